@@ -1,0 +1,77 @@
+"""Revtain: recovery of failed subscription payments, as one Flask app and a pool of RQ workers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from flask import Flask
+
+from . import clock, config, crypto, redis_conn
+from .extensions import db, limiter, migrate
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def _secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if config.is_production(app):
+        raise crypto.ConfigurationError("REVTAIN_SECRET_KEY is required in production")
+    path = os.path.join(app.instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    with open(path) as fh:
+        app.config["SECRET_KEY"] = fh.read().strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "REVTAIN_INSTANCE_PATH"
+    )
+    app = Flask(
+        __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+        instance_relative_config=True,
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    config.load(app, test_config)
+    _secret_key(app)
+    app.json.sort_keys = False  # documented key order matters to clients
+    app.json.ensure_ascii = False
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+    clock.init_app(app)
+    crypto.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    redis_conn.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = redis_conn.limiter_storage_uri(redis_conn.redis_url(app))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter.init_app(app)
+
+    from . import models  # noqa: F401  (tables known to SQLAlchemy and Alembic)
+    from .api import bp as api_bp
+    from .api import errors as api_errors
+
+    api_errors.init_app(app)
+    app.register_blueprint(api_bp)
+    if not config.is_production(app):
+        from .devinbox import bp as devinbox_bp
+
+        app.register_blueprint(devinbox_bp)
+
+    from . import cli
+
+    cli.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,53 @@
+"""``X-API-KEY`` authentication: resolves the client from a hashed key lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import g, request
+from sqlalchemy import select
+
+from ..credentials import hash_key
+from ..extensions import db
+from ..models import ApiKey, Client
+from .errors import ApiError
+
+UNAUTHORIZED = {"error": "Unauthorized", "message": "Missing or invalid API key."}
+PUBLISHABLE_FORBIDDEN = {
+    "error": "Forbidden",
+    "message": "Publishable keys (rev_pk_...) may only call GET /api/recovery/paywall-status.",
+}
+
+
+def require_api_key(view: Callable[..., Any] | None = None, *, allow_publishable: bool = False):
+    """Header names are matched case-insensitively; ``Authorization: Bearer`` is not accepted."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get("X-API-KEY", "").strip()
+            if not key:
+                raise ApiError(401, UNAUTHORIZED)
+            row = db.session.execute(
+                select(ApiKey, Client)
+                .join(Client, Client.id == ApiKey.client_id)
+                .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+            ).first()
+            if row is None:
+                raise ApiError(401, UNAUTHORIZED)
+            api_key, client = row
+            if api_key.kind != "secret" and not allow_publishable:
+                raise ApiError(403, PUBLISHABLE_FORBIDDEN)
+            g.client = client
+            g.api_key_id = api_key.id
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def current_client() -> Client:
+    return g.client

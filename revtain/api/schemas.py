@@ -1,0 +1,207 @@
+"""Request and response schemas, declared once: they validate requests and make the OpenAPI doc."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
+
+from ..currencies import ISO_4217
+
+MAX_AMOUNT = 100_000_000
+MIN_AMOUNT = 50
+PAYMENT_METHOD_TYPES = (
+    "card", "apple_pay", "google_pay", "sepa_debit", "bacs_debit", "ach_debit", "paypal",
+    "direct_debit",
+)
+
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+Amount = Annotated[
+    StrictInt,
+    Field(
+        le=MAX_AMOUNT,
+        description="Smallest currency unit, 50 to 100000000. A client on the Revtain Test Gateway "
+        "may also send exactly 44, which simulates a gateway-level failure.",
+        json_schema_extra={"minimum": MIN_AMOUNT},
+    ),
+]
+Currency = Annotated[
+    str | None,
+    Field(default="USD", description="ISO 4217 code; default USD", examples=["USD"]),
+]
+
+
+def _currency(value: str | None) -> str:
+    if value is None:
+        return "USD"
+    code = value.strip().upper()
+    if code not in ISO_4217:
+        raise ValueError("must be a 3-letter ISO 4217 currency code such as USD")
+    return code
+
+
+def _amount(value: int, info: ValidationInfo) -> int:
+    allow_44 = bool(info.context and info.context.get("test_gateway"))
+    if value < MIN_AMOUNT and not (allow_44 and value == 44):
+        raise ValueError(f"must be between {MIN_AMOUNT} and {MAX_AMOUNT} (smallest currency unit)")
+    return value
+
+
+class _Request(BaseModel):
+    # Unknown body fields are ignored (Decision 5).
+    model_config = ConfigDict(extra="ignore")
+
+
+class ExecuteRequest(_Request):
+    paymentMethodToken: Token
+    amount: Amount
+    currency: Currency = "USD"
+    originalDeclineCode: Annotated[str | None, Field(max_length=64)] = None
+    idempotencyKey: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    cardOrigin: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$")] = None
+    binPrefix: Annotated[str | None, Field(pattern=r"^[0-9]{6,8}$")] = None
+    customerEmail: Annotated[
+        str | None, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ] = None
+    simulateOutcome: Literal["success", "failed", "blocked"] | None = None
+    fallbackPaymentMethodTokens: Annotated[list[Token] | None, Field(max_length=10)] = None
+    paymentMethodType: Annotated[str | None, Field(max_length=64)] = None
+
+    _check_currency = field_validator("currency")(_currency)
+    _check_amount = field_validator("amount")(_amount)
+
+    @field_validator("cardOrigin")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value else value
+
+    @field_validator("paymentMethodType")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        return value if value in PAYMENT_METHOD_TYPES else None
+
+
+class PulseRequest(_Request):
+    amount: Amount
+    currency: Currency = "USD"
+    transactionId: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+
+    _check_currency = field_validator("currency")(_currency)
+    _check_amount = field_validator("amount")(_amount)
+
+
+class StatusQuery(_Request):
+    idempotencyKey: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+# ---- responses (documentation and schema checks; the views build plain dicts in this order) ----
+
+RecommendedAction = Literal["request_card_update", "retry_later", "manual_review", "monitor"]
+
+
+class Ai(BaseModel):
+    score: float = Field(ge=0, le=100)
+    confidence: int = Field(ge=0, le=100)
+    reasoning: str
+    dataSource: Literal["global", "merchant", "blended"]
+
+
+class ExecuteResult(BaseModel):
+    """200: recovered now (``success: true``) or all strategies exhausted (``success: false``)."""
+
+    success: bool
+    message: str
+    error: str | None
+    transactionId: str
+    strategyUsed: str | None
+    gatewaysAttempted: int
+    recoveryEngineApplied: bool
+    ai: Ai
+    recommendedAction: RecommendedAction | None = None
+    recommendedActionReason: str | None = None
+
+
+class Queued(BaseModel):
+    success: Literal[False]
+    status: Literal["queued", "unknown"]
+    message: str
+    transactionId: str
+    strategyUsed: str
+    nextRetryAt: str | None
+    recommendedAction: RecommendedAction
+
+
+class Holdout(BaseModel):
+    success: Literal[False]
+    status: Literal["holdout"]
+    holdout: Literal[True]
+    message: str
+    transactionId: str
+
+
+class Blocked(BaseModel):
+    error: str
+    declineCode: str
+    action: Literal["blocked"]
+    transactionId: str
+
+
+class Duplicate(BaseModel):
+    error: Literal["Duplicate recovery request."]
+    message: str
+    existingTransactionId: str
+    existingStatus: Literal["succeeded", "failed", "blocked", "unknown"]
+
+
+class RateLimited(BaseModel):
+    error: str
+    retryAfter: str
+
+
+class Error(BaseModel):
+    error: str
+    message: str | None = None
+    fields: dict[str, str] | None = None
+
+
+class Status(BaseModel):
+    transactionId: str
+    status: Literal["succeeded", "failed", "blocked", "unknown"]
+    recovered: bool
+    amount: int
+    currency: str
+    recoveredAt: str | None
+    strategyUsed: str | None
+    attemptCount: int
+    lastDeclineCode: str | None
+    recommendedAction: RecommendedAction | None = None
+    recommendedActionReason: str | None = None
+    pending: bool
+    nextRetryAt: str | None = None
+    isSimulated: bool
+
+
+class PulseResult(BaseModel):
+    success: Literal[True]
+    message: Literal["Organic success logged"]
+    transactionId: str
+
+
+def schema_components() -> dict[str, Any]:
+    models = [
+        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
+        RateLimited, Error, Status, PulseResult,
+    ]
+    components: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    return components

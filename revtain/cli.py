@@ -1,0 +1,210 @@
+"""The ``revtain`` command: onboard, rotate keys, webhooks, worker, scheduler, dev; plus ``db``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import func, select
+
+from .clock import iso
+from .extensions import db
+from .models import Client, Recovery, WebhookDelivery, WebhookEvent
+from .onboarding import IssuedCredentials, OnboardingError, onboard, rotate_keys
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Revtain: recover failed subscription payments."""
+
+
+def print_credentials(issued: IssuedCredentials, heading: str) -> None:
+    click.echo(click.style(heading, bold=True))
+    click.echo("Shown once. Store them now; Revtain keeps only a hash of the API key.\n")
+    click.echo(f"  clientId               {issued.client_id}")
+    click.echo(f"  API key (secret)       {issued.api_key}")
+    click.echo(f"  Publishable key        {issued.publishable_key}")
+    click.echo(f"  Webhook signing secret {issued.webhook_signing_secret}")
+    click.echo("\n  Connector webhook URLs:")
+    for platform, url in issued.as_json()["connectorWebhookUrls"].items():
+        click.echo(f"    {platform:<15} {url}")
+
+
+@click.command("onboard")
+@click.option("--name", required=True, help="The merchant's business name.")
+@click.option("--webhook-url", help="HTTPS URL that receives Revtain's signed webhooks.")
+@click.option("--gateway", default="test", show_default=True, help="Primary gateway: test.")
+@click.option("--billing-cycle-day", type=click.IntRange(1, 31))
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@click.option("--dunning/--no-dunning", default=True, show_default=True)
+@click.option("--card-update-domain", help="Host name CNAMEd to Revtain, e.g. pay.example.com.")
+@click.option("--brand-name")
+@click.option("--brand-logo-url")
+@click.option("--brand-primary-color", help="Hex colour, e.g. #6366f1.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def onboard_command(
+    name, webhook_url, gateway, billing_cycle_day, timezone, dunning, card_update_domain,
+    brand_name, brand_logo_url, brand_primary_color, as_json,
+) -> None:
+    """Create a client and print its credentials, once."""
+    try:
+        issued = onboard(
+            name=name,
+            webhook_url=webhook_url,
+            gateway=gateway,
+            billing_cycle_day=billing_cycle_day,
+            timezone=timezone,
+            dunning_enabled=dunning,
+            card_update_domain=card_update_domain,
+            brand_name=brand_name,
+            brand_logo_url=brand_logo_url,
+            brand_primary_color=brand_primary_color,
+        )
+    except OnboardingError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(issued.as_json()))
+    else:
+        print_credentials(issued, f"Onboarded {name}")
+
+
+@click.command("clients")
+def clients_command() -> None:
+    """List clients."""
+    rows = db.session.execute(
+        select(Client, func.count(Recovery.id))
+        .outerjoin(Recovery, Recovery.client_id == Client.id)
+        .group_by(Client.id)
+        .order_by(Client.created_at)
+    ).all()
+    if not rows:
+        click.echo("No clients yet. Create one with: revtain onboard --name ... --webhook-url ...")
+        return
+    click.echo(f"{'clientId':<38}{'name':<28}{'gateway':<10}{'recoveries':>10}  webhook URL")
+    for client, count in rows:
+        click.echo(
+            f"{client.id:<38}{client.name[:26]:<28}{client.gateway:<10}{count:>10}  "
+            f"{client.webhook_url or '-'}"
+        )
+
+
+@click.command("rotate-keys")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+def rotate_keys_command(client_id: str, as_json: bool) -> None:
+    """Issue a new API key and webhook secret; the old key stops working at once."""
+    try:
+        issued = rotate_keys(client_id)
+    except OnboardingError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(issued.as_json()))
+    else:
+        print_credentials(issued, "New credentials")
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Outgoing webhook events and their deliveries."""
+
+
+@webhooks_group.command("list")
+@click.argument("client_id")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def webhooks_list(client_id: str, limit: int) -> None:
+    """The client's latest events, each with its delivery state."""
+    if db.session.get(Client, client_id) is None:
+        raise click.ClickException(f"no client with id {client_id}")
+    events = db.session.execute(
+        select(WebhookEvent)
+        .where(WebhookEvent.client_id == client_id)
+        .order_by(WebhookEvent.created_at.desc(), WebhookEvent.id.desc())
+        .limit(limit)
+    ).scalars()
+    click.echo(f"{'eventId':<28}{'event':<20}{'created':<26}{'delivery':<11}{'tries':>5}  last")
+    for event in events:
+        delivery: WebhookDelivery | None = event.deliveries[-1] if event.deliveries else None
+        state = delivery.status if delivery else "no URL"
+        tries = delivery.tries if delivery else 0
+        last = ""
+        if delivery and (delivery.last_status_code or delivery.last_error):
+            last = delivery.last_error or f"HTTP {delivery.last_status_code}"
+        click.echo(
+            f"{event.id:<28}{event.type:<20}{iso(event.created_at):<26}{state:<11}{tries:>5}  {last}"
+        )
+
+
+@webhooks_group.command("replay")
+@click.argument("event_id")
+def webhooks_replay(event_id: str) -> None:
+    """Deliver an event again (same bytes, same eventId) to the client's webhook URL."""
+    from .webhooks.outbox import EventNotFound, replay
+
+    try:
+        delivery = replay(event_id)
+    except EventNotFound as exc:
+        raise click.ClickException(f"cannot replay: no such event or no webhook URL ({exc})") from None
+    click.echo(f"Replaying event {event_id} as delivery {delivery.id} to {delivery.url}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+@click.option("--queue", "queue_names", multiple=True, help="Queues to listen on (default: all).")
+def worker_command(burst: bool, queue_names: tuple[str, ...]) -> None:
+    """Run an RQ worker for Revtain's jobs."""
+    from .queues import ALL
+    from .worker import make_worker
+
+    worker = make_worker(current_app._get_current_object(), queue_names or ALL)  # type: ignore[attr-defined]
+    worker.work(burst=burst, logging_level="INFO")
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Enqueue what is due now and exit.")
+def scheduler_command(once: bool) -> None:
+    """Enqueue due retries and webhook tries, every SCHEDULER_INTERVAL_SECONDS."""
+    from .scheduler import run_forever, tick
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    if once:
+        click.echo(json.dumps(tick()))
+        return
+    run_forever(float(current_app.config["SCHEDULER_INTERVAL_SECONDS"]))
+
+
+def curl_example(base_url: str, api_key: str) -> str:
+    body = json.dumps(
+        {
+            "paymentMethodToken": "pm_1234567890",
+            "amount": 5000,
+            "currency": "USD",
+            "originalDeclineCode": "do_not_honor",
+            "idempotencyKey": "order_12345_retry_1",
+        }
+    )
+    return (
+        f"curl -s -X POST {base_url}/api/recovery/execute \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -H 'X-API-KEY: {api_key}' \\\n"
+        f"  -d {shlex.quote(body)}"
+    )
+
+
+def init_app(app: Flask) -> None:
+    from .devrun import dev_command
+
+    for command in (
+        onboard_command, clients_command, rotate_keys_command, webhooks_group, worker_command,
+        scheduler_command, dev_command,
+    ):
+        app.cli.add_command(command)

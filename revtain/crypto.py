@@ -1,0 +1,69 @@
+"""Encryption at rest (AES-256-GCM) for webhook secrets and gateway credentials.
+
+Stored values look like ``v1:<base64(nonce || ciphertext || tag)>``; the ``v1`` names the key
+format so keys can be rotated later without guessing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import Flask, current_app
+
+from .config import is_production
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start safely with this configuration."""
+
+
+def _key_from_config(app: Flask) -> bytes:
+    configured = app.config.get("ENCRYPTION_KEY")
+    if not configured:
+        if is_production(app):
+            raise ConfigurationError(
+                "REVTAIN_ENCRYPTION_KEY is required in production "
+                '(generate one with: python -c "import os,base64;'
+                'print(base64.b64encode(os.urandom(32)).decode())")'
+            )
+        configured = _dev_key(app)
+    try:
+        key = base64.b64decode(configured, validate=True)
+    except ValueError as exc:
+        raise ConfigurationError("REVTAIN_ENCRYPTION_KEY is not valid base64") from exc
+    if len(key) != 32:
+        raise ConfigurationError("REVTAIN_ENCRYPTION_KEY must be 32 bytes (base64-encoded)")
+    return key
+
+
+def _dev_key(app: Flask) -> str:
+    """A development key generated once into the instance folder (never used in production)."""
+    path = os.path.join(app.instance_path, "encryption.key")
+    if not os.path.exists(path):
+        os.makedirs(app.instance_path, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["revtain.aesgcm"] = AESGCM(_key_from_config(app))
+
+
+def encrypt(plaintext: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = current_app.extensions["revtain.aesgcm"].encrypt(nonce, plaintext.encode(), b"revtain")
+    return "v1:" + base64.b64encode(nonce + sealed).decode()
+
+
+def decrypt(stored: str) -> str:
+    version, _, payload = stored.partition(":")
+    if version != "v1":
+        raise ValueError(f"unknown encryption format {version!r}")
+    raw = base64.b64decode(payload)
+    return current_app.extensions["revtain.aesgcm"].decrypt(raw[:12], raw[12:], b"revtain").decode()

@@ -1,0 +1,125 @@
+"""``revtain dev``: everything on embedded defaults in one command.
+
+Migrates the database, creates a demo merchant on the test gateway on first run (its webhooks go
+to the development inbox), then runs gunicorn, an RQ worker and the scheduler until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import click
+from flask import current_app
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from .config import is_production
+from .extensions import db
+from .models import Client
+from .onboarding import onboard
+
+DEMO_NAME = "Demo Merchant"
+
+
+def _ensure_demo(base_url: str):
+    """The demo client and, on first run only, its freshly issued credentials."""
+    existing = db.session.execute(select(Client).where(Client.name == DEMO_NAME)).scalar_one_or_none()
+    if existing is not None:
+        return existing, None
+    issued = onboard(name=DEMO_NAME, webhook_url=None, gateway="test", brand_name="Demo Merchant")
+    client = db.session.get(Client, issued.client_id)
+    client.webhook_url = f"{base_url}/dev/webhook-inbox/{client.id}"
+    db.session.commit()
+    return client, issued
+
+
+def _wait_until_up(url: str, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+@click.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+def dev_command(host: str, port: int, web_workers: int) -> None:
+    """Run Revtain (web, worker, scheduler) on embedded defaults, with a demo merchant."""
+    from .cli import curl_example, print_credentials
+
+    app = current_app
+    if is_production(app):
+        raise click.ClickException(
+            "revtain dev is for development. In production run each part: revtain db upgrade; "
+            "gunicorn wsgi:app; revtain worker; revtain scheduler"
+        )
+    base_url = f"http://{host}:{port}"
+    click.echo("Migrating the database ...")
+    upgrade()
+    client, issued = _ensure_demo(base_url)
+
+    env = {
+        **os.environ,
+        "REVTAIN_REDIS_URL": app.config["REDIS_URL"],
+        "REVTAIN_INSTANCE_PATH": app.instance_path,
+        "REVTAIN_PUBLIC_BASE_URL": os.environ.get("REVTAIN_PUBLIC_BASE_URL", base_url),
+    }
+    python = sys.executable
+    commands = {
+        "web": [python, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
+                "--graceful-timeout", "5", "revtain:create_app()"],
+        "worker": [python, "-m", "revtain", "worker"],
+        "scheduler": [python, "-m", "revtain", "scheduler"],
+    }
+    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+
+    def stop_all(*_):
+        for proc in processes.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in processes.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop_all(), sys.exit(0)))
+    try:
+        if not _wait_until_up(f"{base_url}/healthz"):
+            stop_all()
+            raise click.ClickException(f"the web server did not come up on {base_url}")
+        click.echo("")
+        click.echo(click.style(f"Revtain is running on {base_url}", bold=True, fg="green"))
+        click.echo(f"  web (gunicorn, {web_workers} workers), RQ worker and scheduler are up")
+        click.echo(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+        click.echo(f"  webhook inbox: {base_url}/dev/webhook-inbox\n")
+        if issued is not None:
+            print_credentials(issued, f"Demo merchant (test gateway): {client.name}")
+            click.echo("\nTry it:\n")
+            click.echo(curl_example(base_url, issued.api_key))
+            click.echo(f"\nThen open {base_url}/dev/webhook-inbox to see the signed recovery.success.")
+        else:
+            click.echo(
+                f"Demo merchant {client.id} exists; its keys were shown on first run. "
+                f"For new ones: revtain rotate-keys {client.id}"
+            )
+        click.echo("\nPress Ctrl-C to stop.")
+        while all(proc.poll() is None for proc in processes.values()):
+            time.sleep(0.5)
+        failed = [name for name, proc in processes.items() if proc.poll() is not None]
+        stop_all()
+        raise click.ClickException(f"{', '.join(failed)} stopped; shutting down")
+    except KeyboardInterrupt:
+        click.echo("\nStopping ...")
+        stop_all()

@@ -1,0 +1,14 @@
+"""RQ job entry points. Thin: they receive ids and call a service; the worker provides the app."""
+
+from __future__ import annotations
+
+from .recovery.retry import run_scheduled_attempt
+from .webhooks.delivery import deliver
+
+
+def deliver_webhook(delivery_id: str) -> str:
+    return deliver(delivery_id)
+
+
+def run_recovery_retry(recovery_id: str) -> str:
+    return run_scheduled_attempt(recovery_id)

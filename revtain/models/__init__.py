@@ -1,0 +1,21 @@
+"""SQLAlchemy models, one module per aggregate."""
+
+from .client import ApiKey, Client
+from .devinbox import DevInboxMessage
+from .pulse import OrganicSuccess
+from .recovery import Attempt, Recovery
+from .stats import OutcomeStat
+from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
+
+__all__ = [
+    "ApiKey",
+    "Attempt",
+    "Client",
+    "DevInboxMessage",
+    "OrganicSuccess",
+    "OutcomeStat",
+    "Recovery",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookTry",
+]

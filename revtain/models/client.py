@@ -1,0 +1,58 @@
+"""A merchant (client) and its API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, new_uuid
+
+TEST_GATEWAY = "test"
+GATEWAYS = ("test", "stripe", "braintree")
+
+
+class Client(db.Model):
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    webhook_secret_encrypted: Mapped[str] = mapped_column(Text)
+    gateway: Mapped[str] = mapped_column(String(32), default=TEST_GATEWAY)
+    gateway_credentials_encrypted: Mapped[str | None] = mapped_column(Text)
+    # Up to two backup gateways: [{"gateway": "...", "credentials": "<encrypted>"}].
+    backup_gateways: Mapped[list] = mapped_column(JSON, default=list)
+    billing_cycle_day: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    dunning_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    dunning_channel: Mapped[str] = mapped_column(String(16), default="email")
+    card_update_domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    brand_name: Mapped[str | None] = mapped_column(String(200))
+    brand_logo_url: Mapped[str | None] = mapped_column(String(2048))
+    brand_primary_color: Mapped[str | None] = mapped_column(String(7))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    api_keys: Mapped[list[ApiKey]] = relationship(back_populates="client")
+
+    @property
+    def is_test_gateway(self) -> bool:
+        return self.gateway == TEST_GATEWAY
+
+
+class ApiKey(db.Model):
+    """An API key, stored only as its SHA-256; ``prefix`` lets a person recognise it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "secret" | "publishable"
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client: Mapped[Client] = relationship(back_populates="api_keys")

@@ -1,0 +1,106 @@
+"""A recovery (one failed payment Revtain works on) and the gateway attempts made for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, new_ulid
+
+# Internal states. The API maps "processing" and "queued" to the documented "unknown" + pending.
+PROCESSING = "processing"
+QUEUED = "queued"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+BLOCKED = "blocked"
+UNKNOWN = "unknown"
+FINAL_STATES = (SUCCEEDED, FAILED, BLOCKED)
+
+
+class Recovery(db.Model):
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        UniqueConstraint("client_id", "idempotency_key", name="uq_recoveries_client_idempotency"),
+        Index("ix_recoveries_velocity", "client_id", "payment_method_token", "amount", "currency",
+              "created_at"),
+        Index("ix_recoveries_due", "next_attempt_at"),
+        Index("ix_recoveries_client_email", "client_id", "customer_email"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    payment_method_token: Mapped[str] = mapped_column(String(512))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    original_decline_code: Mapped[str | None] = mapped_column(String(64))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    card_origin: Mapped[str | None] = mapped_column(String(2))
+    bin_prefix: Mapped[str | None] = mapped_column(String(8))
+    payment_method_type: Mapped[str | None] = mapped_column(String(32))
+    fallback_tokens: Mapped[list] = mapped_column(JSON, default=list)
+
+    status: Mapped[str] = mapped_column(String(16), default=PROCESSING)
+    is_simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    strategy_used: Mapped[str | None] = mapped_column(String(32))
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled_retries: Mapped[int] = mapped_column(Integer, default=0)
+    last_decline_code: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(200))
+    recommended_action: Mapped[str | None] = mapped_column(String(32))
+    gateway_transaction_id: Mapped[str | None] = mapped_column(String(255))
+    ai: Mapped[dict | None] = mapped_column(JSON)
+
+    # Future work is a row: the scheduler enqueues the retry when this is due.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    attempts: Mapped[list[Attempt]] = relationship(
+        back_populates="recovery", order_by="Attempt.seq"
+    )
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATES
+
+
+class Attempt(db.Model):
+    """One charge sent to a gateway. ``idempotency_key`` is what the gateway saw."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        UniqueConstraint("recovery_id", "seq", name="uq_attempts_recovery_seq"),
+        Index("ix_attempts_card", "client_id", "payment_method_token", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    recovery_id: Mapped[str] = mapped_column(ForeignKey("recoveries.id"))
+    client_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
+    gateway: Mapped[str] = mapped_column(String(32))
+    payment_method_token: Mapped[str] = mapped_column(String(512))
+    strategy: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))  # approved | declined | error
+    decline_code: Mapped[str | None] = mapped_column(String(64))
+    gateway_transaction_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    recovery: Mapped[Recovery] = relationship(back_populates="attempts")

@@ -1,0 +1,21 @@
+"""Running outcome counts per client, decline code and part of day: what the ``ai`` block learns
+from. A client id of ``*`` holds the counts of all clients together."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+ALL_CLIENTS = "*"
+
+
+class OutcomeStat(db.Model):
+    __tablename__ = "outcome_stats"
+
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    decline_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part_of_day: Mapped[str] = mapped_column(String(16), primary_key=True)
+    successes: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

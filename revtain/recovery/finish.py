@@ -1,0 +1,52 @@
+"""Finishing a recovery: its final state, the event in the outbox, and what the model learns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..engine.declines import classify
+from ..models import Client, Recovery
+from ..models.recovery import BLOCKED, FAILED, SUCCEEDED
+from ..webhooks import payloads
+from ..webhooks.outbox import emit
+from .learning import record_outcome
+
+
+def _close(recovery: Recovery, status: str, now: datetime) -> None:
+    recovery.status = status
+    recovery.finished_at = now
+    recovery.updated_at = now
+    recovery.next_attempt_at = None
+    recovery.enqueued_at = None
+
+
+def succeed(client: Client, recovery: Recovery, now: datetime, trigger: str | None = None) -> str | None:
+    _close(recovery, SUCCEEDED, now)
+    recovery.recovered_at = now
+    recovery.error = None
+    recovery.recommended_action = None
+    record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=True)
+    return emit(client, payloads.recovery_success(recovery, trigger), recovery_id=recovery.id)
+
+
+def fail(
+    client: Client, recovery: Recovery, now: datetime, error: str, trigger: str | None = None
+) -> str | None:
+    """All strategies exhausted. ``recovery.failed`` fires only while dunning is enabled."""
+    _close(recovery, FAILED, now)
+    recovery.error = error
+    recovery.recommended_action = classify(error).recommended_action
+    record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=False)
+    if not client.dunning_enabled:
+        return None
+    return emit(client, payloads.recovery_failed(recovery, trigger), recovery_id=recovery.id)
+
+
+def block(client: Client, recovery: Recovery, now: datetime, decline_code: str) -> str | None:
+    _close(recovery, BLOCKED, now)
+    recovery.last_decline_code = decline_code
+    recovery.error = decline_code
+    recovery.recommended_action = classify(decline_code).recommended_action
+    if recovery.recommended_action not in ("manual_review", "request_card_update"):
+        recovery.recommended_action = "manual_review"
+    return emit(client, payloads.recovery_blocked(recovery), recovery_id=recovery.id)

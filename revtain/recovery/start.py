@@ -1,0 +1,197 @@
+"""Starting a recovery: what ``POST /api/recovery/execute`` does, in one database transaction.
+
+Order (contract 3.1): idempotency and velocity -> ``simulateOutcome`` (test gateway) -> the
+44-cent gateway failure (test gateway) -> decline routing: block, queue for a scheduled retry,
+or attempt now through the cascade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from flask import current_app
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import now as clock_now
+from ..engine.declines import Decline, classify
+from ..engine.retry_ladder import next_retry_at
+from ..extensions import db
+from ..gateways.test import GATEWAY_FAILURE_AMOUNT, test_card_brand
+from ..models import Client, Recovery
+from ..models.recovery import PROCESSING, QUEUED
+from ..queues import enqueue_deliveries
+from . import cascade, finish
+from .learning import assessment
+
+Kind = Literal["recovered", "failed", "queued", "blocked", "duplicate"]
+
+
+@dataclass(frozen=True)
+class ExecuteInput:
+    payment_method_token: str
+    amount: int
+    currency: str = "USD"
+    original_decline_code: str | None = None
+    idempotency_key: str | None = None
+    card_origin: str | None = None
+    bin_prefix: str | None = None
+    customer_email: str | None = None
+    simulate_outcome: str | None = None
+    fallback_tokens: list[str] = field(default_factory=list)
+    payment_method_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    kind: Kind
+    recovery: Recovery
+    velocity: bool = False  # for a duplicate: found by the velocity check, not the key
+    decline: Decline | None = None
+
+
+def retry_ladder(client: Client) -> list[float]:
+    name = "TEST_GATEWAY_RETRY_LADDER" if client.is_test_gateway else "RETRY_LADDER"
+    return current_app.config[name]
+
+
+def start(client: Client, data: ExecuteInput) -> Started:
+    now = clock_now()
+    duplicate = _find_duplicate(client, data, now)
+    if duplicate:
+        db.session.rollback()
+        return duplicate
+
+    decline = classify(data.original_decline_code)
+    recovery = Recovery(
+        client_id=client.id,
+        idempotency_key=data.idempotency_key,
+        payment_method_token=data.payment_method_token,
+        amount=data.amount,
+        currency=data.currency,
+        original_decline_code=decline.code,
+        last_decline_code=decline.code,
+        customer_email=data.customer_email,
+        card_origin=data.card_origin,
+        bin_prefix=data.bin_prefix,
+        payment_method_type=data.payment_method_type,
+        fallback_tokens=list(data.fallback_tokens),
+        status=PROCESSING,
+        attempt_count=0,
+        scheduled_retries=0,
+        is_simulated=bool(client.is_test_gateway and data.simulate_outcome),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(recovery)
+    try:
+        db.session.flush()  # the unique index makes a concurrent duplicate fail here
+    except IntegrityError:
+        db.session.rollback()
+        existing = _by_idempotency_key(client, data.idempotency_key)
+        if existing is None:
+            raise
+        return Started("duplicate", existing)
+
+    recovery.ai = assessment(client, decline, now).as_json()
+    deliveries: list[str | None] = []
+    kind = _act(client, recovery, data, decline, now, deliveries)
+    db.session.commit()
+    enqueue_deliveries(deliveries)
+    return Started(kind, recovery, decline=decline)
+
+
+def _act(
+    client: Client,
+    recovery: Recovery,
+    data: ExecuteInput,
+    decline: Decline,
+    now: datetime,
+    deliveries: list[str | None],
+) -> Kind:
+    if recovery.is_simulated:
+        return _simulate(client, recovery, data.simulate_outcome, decline, now, deliveries)
+
+    gateway_failure = client.is_test_gateway and data.amount == GATEWAY_FAILURE_AMOUNT
+    if not gateway_failure:
+        if decline.handling == "block":
+            deliveries.append(finish.block(client, recovery, now, decline.code or "fraudulent"))
+            return "blocked"
+        test_card = client.is_test_gateway and test_card_brand(data.payment_method_token)
+        if decline.handling == "queue" and not test_card:
+            _queue(client, recovery, decline, now)
+            return "queued"
+
+    outcome = cascade.run(client, recovery, "primary", now)
+    if outcome.approved:
+        deliveries.append(finish.succeed(client, recovery, now))
+        return "recovered"
+    deliveries.append(finish.fail(client, recovery, now, outcome.error))
+    return "failed"
+
+
+def _queue(client: Client, recovery: Recovery, decline: Decline, now: datetime) -> None:
+    recovery.status = QUEUED
+    recovery.strategy_used = "smart_retry"
+    recovery.recommended_action = "retry_later"
+    recovery.next_attempt_at = next_retry_at(now, 0, retry_ladder(client), now)
+
+
+def _simulate(
+    client: Client,
+    recovery: Recovery,
+    outcome: str | None,
+    decline: Decline,
+    now: datetime,
+    deliveries: list[str | None],
+) -> Kind:
+    recovery.strategy_used = "primary"
+    if outcome == "blocked":
+        deliveries.append(finish.block(client, recovery, now, decline.code or "fraudulent"))
+        return "blocked"
+    recovery.attempt_count = 1
+    if outcome == "success":
+        recovery.gateway_transaction_id = f"sim_{recovery.id}"
+        deliveries.append(finish.succeed(client, recovery, now))
+        return "recovered"
+    deliveries.append(finish.fail(client, recovery, now, decline.code or "card_declined"))
+    return "failed"
+
+
+def _by_idempotency_key(client: Client, key: str | None) -> Recovery | None:
+    if not key:
+        return None
+    return db.session.execute(
+        select(Recovery).where(Recovery.client_id == client.id, Recovery.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def _find_duplicate(client: Client, data: ExecuteInput, now: datetime) -> Started | None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Serialise only executes for the same card and amount, so the velocity check holds
+        # under concurrency; released at commit or rollback.
+        velocity_key = f"{client.id}|{data.payment_method_token}|{data.amount}|{data.currency}"
+        lock_id = int.from_bytes(hashlib.sha256(velocity_key.encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    existing = _by_idempotency_key(client, data.idempotency_key)
+    if existing is not None:
+        return Started("duplicate", existing)
+    window = timedelta(seconds=current_app.config["VELOCITY_WINDOW_SECONDS"])
+    recent = db.session.execute(
+        select(Recovery)
+        .where(
+            Recovery.client_id == client.id,
+            Recovery.payment_method_token == data.payment_method_token,
+            Recovery.amount == data.amount,
+            Recovery.currency == data.currency,
+            Recovery.created_at >= now - window,
+        )
+        .order_by(Recovery.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if recent is not None:
+        return Started("duplicate", recent, velocity=True)
+    return None

@@ -1,0 +1,88 @@
+"""Delivering one webhook try: claim the row, POST the stored bytes, log the try, schedule the next.
+
+The claim is a compare-and-set on ``next_try_at``: only a job that finds the row pending and due
+moves it forward by a lease and proceeds, so a job run twice sends one try. If the worker dies
+mid-try, the row is due again when the lease ends.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import requests
+from flask import current_app
+
+from ..clock import now as clock_now
+from ..crypto import decrypt
+from ..due_rows import claim
+from ..extensions import db
+from ..models import Client, WebhookDelivery, WebhookTry
+from ..models.webhook import DELIVERED, EXHAUSTED, PENDING
+from . import signing
+
+_http = requests.Session()
+
+
+def deliver(delivery_id: str) -> str:
+    if not claim(WebhookDelivery, delivery_id, "next_try_at", WebhookDelivery.status == PENDING):
+        return "skipped"
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    event = delivery.event
+    client = db.session.get(Client, delivery.client_id)
+    secret = decrypt(client.webhook_secret_encrypted)
+    started_at = clock_now()
+    headers = signing.headers(secret, event.id, int(started_at.timestamp()), event.body)
+
+    started = time.monotonic()
+    status_code: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+    try:
+        response = _http.post(
+            delivery.url,
+            data=event.body,
+            headers=headers,
+            timeout=current_app.config["WEBHOOK_TIMEOUT"],
+            allow_redirects=False,
+        )
+        status_code = response.status_code
+        excerpt = response.text[:500]
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except requests.Timeout:
+        error = "timed out"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {str(exc)[:400]}"
+    duration_ms = int((time.monotonic() - started) * 1000)
+
+    number = delivery.tries + 1
+    db.session.add(
+        WebhookTry(
+            delivery_id=delivery.id,
+            number=number,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            status_code=status_code,
+            error=error,
+            response_excerpt=excerpt,
+        )
+    )
+    delivery.tries = number
+    delivery.first_try_at = delivery.first_try_at or started_at
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if error is None:
+        delivery.status = DELIVERED
+        delivery.delivered_at = clock_now()
+        delivery.next_try_at = None
+    else:
+        schedule = current_app.config["WEBHOOK_SCHEDULE"]
+        if number < len(schedule):
+            due = delivery.first_try_at + timedelta(seconds=float(schedule[number]))
+            delivery.next_try_at = max(due, clock_now())
+        else:
+            delivery.status = EXHAUSTED
+            delivery.next_try_at = None
+    db.session.commit()
+    return delivery.status
