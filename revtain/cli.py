@@ -8,7 +8,7 @@ import shlex
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from .clock import iso
@@ -41,6 +41,7 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 
 
 @click.command("onboard")
+@with_appcontext
 @click.option("--name", required=True, help="The merchant's business name.")
 @click.option("--webhook-url", help="HTTPS URL that receives Revtain's signed webhooks.")
 @click.option("--gateway", default="test", show_default=True, help="Primary gateway: test.")
@@ -79,6 +80,7 @@ def onboard_command(
 
 
 @click.command("clients")
+@with_appcontext
 def clients_command() -> None:
     """List clients."""
     rows = db.session.execute(
@@ -99,6 +101,7 @@ def clients_command() -> None:
 
 
 @click.command("rotate-keys")
+@with_appcontext
 @click.argument("client_id")
 @click.option("--json", "as_json", is_flag=True)
 def rotate_keys_command(client_id: str, as_json: bool) -> None:
@@ -113,7 +116,7 @@ def rotate_keys_command(client_id: str, as_json: bool) -> None:
         print_credentials(issued, "New credentials")
 
 
-@click.group("webhooks")
+@click.group("webhooks", cls=AppGroup)
 def webhooks_group() -> None:
     """Outgoing webhook events and their deliveries."""
 
@@ -158,6 +161,7 @@ def webhooks_replay(event_id: str) -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
 @click.option("--queue", "queue_names", multiple=True, help="Queues to listen on (default: all).")
 def worker_command(burst: bool, queue_names: tuple[str, ...]) -> None:
@@ -170,6 +174,7 @@ def worker_command(burst: bool, queue_names: tuple[str, ...]) -> None:
 
 
 @click.command("scheduler")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Enqueue what is due now and exit.")
 def scheduler_command(once: bool) -> None:
     """Enqueue due retries and webhook tries, every SCHEDULER_INTERVAL_SECONDS."""

@@ -29,16 +29,22 @@ def instance_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(instance_dir) -> str:
+def database_url(instance_dir) -> Iterator[str]:
+    """A fresh PostgreSQL database per test run (so runs never collide), or a SQLite file."""
     url = os.environ.get("REVTAIN_TEST_DATABASE_URL")
-    if url:
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:  # a clean schema for the migrations to build
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-        return url
-    return "sqlite:///" + os.path.join(instance_dir, "test.sqlite3")
+    if not url:
+        yield "sqlite:///" + os.path.join(instance_dir, "test.sqlite3")
+        return
+    server = sa.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{server.database}_{os.getpid()}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

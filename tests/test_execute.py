@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from standardwebhooks import Webhook
 
 from tests.support.jobs import run_jobs
 
@@ -52,6 +53,7 @@ def test_success_fires_a_signed_recovery_success(app, client, headers, merchant,
     assert payload["amount"] == 5000 and payload["message"] == "Succeeded!"
     assert b'"amount":5000,' in hook.body  # compact JSON, integers without .0
     assert hook.headers["webhook-id"] == payload["eventId"]
+    Webhook(merchant.webhook_signing_secret).verify(hook.body, hook.headers)  # reference library
 
 
 @pytest.mark.parametrize("card", ["4111 1111 1111 1111", "5555555555554444", "378282246310005",
