@@ -22,21 +22,28 @@ from sqlalchemy import select
 from .config import is_production
 from .extensions import db
 from .models import Client
-from .onboarding import onboard
+from .onboarding import IssuedCredentials, onboard
 
 DEMO_NAME = "Demo Merchant"
 
 
-def _ensure_demo(base_url: str):
-    """The demo client and, on first run only, its freshly issued credentials."""
-    existing = db.session.execute(select(Client).where(Client.name == DEMO_NAME)).scalar_one_or_none()
-    if existing is not None:
-        return existing, None
-    issued = onboard(name=DEMO_NAME, webhook_url=None, gateway="test", brand_name="Demo Merchant")
-    client = db.session.get(Client, issued.client_id)
-    client.webhook_url = f"{base_url}/dev/webhook-inbox/{client.id}"
-    db.session.commit()
-    return client, issued
+def _ensure_demo(base_url: str) -> tuple[str, IssuedCredentials | None]:
+    """The demo client's id and, on first run only, its freshly issued credentials."""
+    try:
+        existing = db.session.execute(
+            select(Client.id).where(Client.name == DEMO_NAME)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing, None
+        issued = onboard(name=DEMO_NAME, webhook_url=None, gateway="test", brand_name=DEMO_NAME)
+        client = db.session.get(Client, issued.client_id)
+        client.webhook_url = f"{base_url}/dev/webhook-inbox/{client.id}"
+        db.session.commit()
+        return issued.client_id, issued
+    finally:
+        # This process then only supervises: it must not sit in an open transaction, which on
+        # SQLite would hold the write lock the web server and worker need.
+        db.session.remove()
 
 
 def _wait_until_up(url: str, seconds: float = 30.0) -> bool:
@@ -67,20 +74,22 @@ def dev_command(host: str, port: int, web_workers: int) -> None:
             "gunicorn wsgi:app; revtain worker; revtain scheduler"
         )
     base_url = f"http://{host}:{port}"
+    if not os.environ.get("REVTAIN_PUBLIC_BASE_URL"):
+        app.config["PUBLIC_BASE_URL"] = base_url
     click.echo("Migrating the database ...")
     upgrade()
-    client, issued = _ensure_demo(base_url)
+    client_id, issued = _ensure_demo(base_url)
 
     env = {
         **os.environ,
         "REVTAIN_REDIS_URL": app.config["REDIS_URL"],
         "REVTAIN_INSTANCE_PATH": app.instance_path,
-        "REVTAIN_PUBLIC_BASE_URL": os.environ.get("REVTAIN_PUBLIC_BASE_URL", base_url),
+        "REVTAIN_PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
     }
     python = sys.executable
     commands = {
         "web": [python, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
-                "--graceful-timeout", "5", "revtain:create_app()"],
+                "--graceful-timeout", "5", "--no-control-socket", "revtain:create_app()"],
         "worker": [python, "-m", "revtain", "worker"],
         "scheduler": [python, "-m", "revtain", "scheduler"],
     }
@@ -107,14 +116,14 @@ def dev_command(host: str, port: int, web_workers: int) -> None:
         click.echo(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
         click.echo(f"  webhook inbox: {base_url}/dev/webhook-inbox\n")
         if issued is not None:
-            print_credentials(issued, f"Demo merchant (test gateway): {client.name}")
+            print_credentials(issued, f"{DEMO_NAME} (test gateway)")
             click.echo("\nTry it:\n")
             click.echo(curl_example(base_url, issued.api_key))
             click.echo(f"\nThen open {base_url}/dev/webhook-inbox to see the signed recovery.success.")
         else:
             click.echo(
-                f"Demo merchant {client.id} exists; its keys were shown on first run. "
-                f"For new ones: revtain rotate-keys {client.id}"
+                f"{DEMO_NAME} {client_id} exists; its keys were shown on first run. "
+                f"For new ones: revtain rotate-keys {client_id}"
             )
         click.echo("\nPress Ctrl-C to stop.")
         while all(proc.poll() is None for proc in processes.values()):
