@@ -28,11 +28,12 @@ def deliver(delivery_id: str) -> str:
     if not claim(WebhookDelivery, delivery_id, "next_try_at", WebhookDelivery.status == PENDING):
         return "skipped"
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    event = delivery.event
     client = db.session.get(Client, delivery.client_id)
+    url, event_id, body = delivery.url, delivery.event_id, delivery.event.body
     secret = decrypt(client.webhook_secret_encrypted)
+    db.session.rollback()  # hold no transaction (or SQLite lock) while the receiver answers
     started_at = clock_now()
-    headers = signing.headers(secret, event.id, int(started_at.timestamp()), event.body)
+    headers = signing.headers(secret, event_id, int(started_at.timestamp()), body)
 
     started = time.monotonic()
     status_code: int | None = None
@@ -40,8 +41,8 @@ def deliver(delivery_id: str) -> str:
     excerpt: str | None = None
     try:
         response = _http.post(
-            delivery.url,
-            data=event.body,
+            url,
+            data=body,
             headers=headers,
             timeout=current_app.config["WEBHOOK_TIMEOUT"],
             allow_redirects=False,
@@ -56,6 +57,7 @@ def deliver(delivery_id: str) -> str:
         error = f"{type(exc).__name__}: {str(exc)[:400]}"
     duration_ms = int((time.monotonic() - started) * 1000)
 
+    delivery = db.session.get(WebhookDelivery, delivery_id)
     number = delivery.tries + 1
     db.session.add(
         WebhookTry(
