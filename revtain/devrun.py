@@ -105,7 +105,11 @@ def dev_command(host: str, port: int, web_workers: int) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, lambda *a: (stop_all(), sys.exit(0)))
+    signal.signal(signal.SIGINT, interrupt)  # also when started where SIGINT was ignored
     try:
         if not _wait_until_up(f"{base_url}/healthz"):
             stop_all()
