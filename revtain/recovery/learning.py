@@ -44,23 +44,27 @@ def assessment(client: Client, decline: Decline, at: datetime) -> Assessment:
 
 
 def record_outcome(client: Client, recovery: Recovery, decline: Decline, recovered: bool) -> None:
-    """Count a finished recovery for its client and for all clients (an upsert each)."""
+    """Count a finished recovery for its client and for all clients (one upsert of two rows)."""
     if recovery.is_simulated:
         return
     part = _part(client, recovery.created_at)
     column = "successes" if recovered else "failures"
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for client_id in (client.id, ALL_CLIENTS):
-        stmt = insert(OutcomeStat).values(
-            client_id=client_id,
-            decline_code=_code_key(decline),
-            part_of_day=part,
-            successes=int(recovered),
-            failures=int(not recovered),
+    stmt = insert(OutcomeStat).values(
+        [
+            {
+                "client_id": client_id,
+                "decline_code": _code_key(decline),
+                "part_of_day": part,
+                "successes": int(recovered),
+                "failures": int(not recovered),
+            }
+            for client_id in (client.id, ALL_CLIENTS)
+        ]
+    )
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["client_id", "decline_code", "part_of_day"],
+            set_={column: getattr(OutcomeStat, column) + 1},
         )
-        db.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["client_id", "decline_code", "part_of_day"],
-                set_={column: getattr(OutcomeStat, column) + 1},
-            )
-        )
+    )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import and_, case, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
@@ -176,22 +176,24 @@ def _find_duplicate(client: Client, data: ExecuteInput, now: datetime) -> Starte
         velocity_key = f"{client.id}|{data.payment_method_token}|{data.amount}|{data.currency}"
         lock_id = int.from_bytes(hashlib.sha256(velocity_key.encode()).digest()[:8], "big", signed=True)
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
-    existing = _by_idempotency_key(client, data.idempotency_key)
-    if existing is not None:
-        return Started("duplicate", existing)
     window = timedelta(seconds=current_app.config["VELOCITY_WINDOW_SECONDS"])
+    same_payment = and_(
+        Recovery.payment_method_token == data.payment_method_token,
+        Recovery.amount == data.amount,
+        Recovery.currency == data.currency,
+        Recovery.created_at >= now - window,
+    )
+    # One query answers both checks; a match on the idempotency key sorts first.
+    query = select(Recovery).where(Recovery.client_id == client.id)
+    if data.idempotency_key:
+        same_key = Recovery.idempotency_key == data.idempotency_key
+        query = query.where(or_(same_key, same_payment)).order_by(case((same_key, 0), else_=1))
+    else:
+        query = query.where(same_payment)
     recent = db.session.execute(
-        select(Recovery)
-        .where(
-            Recovery.client_id == client.id,
-            Recovery.payment_method_token == data.payment_method_token,
-            Recovery.amount == data.amount,
-            Recovery.currency == data.currency,
-            Recovery.created_at >= now - window,
-        )
-        .order_by(Recovery.created_at.desc())
-        .limit(1)
+        query.order_by(Recovery.created_at.desc()).limit(1)
     ).scalar_one_or_none()
     if recent is not None:
-        return Started("duplicate", recent, velocity=True)
+        by_key = bool(data.idempotency_key) and recent.idempotency_key == data.idempotency_key
+        return Started("duplicate", recent, velocity=not by_key)
     return None
