@@ -19,13 +19,9 @@ def _secret_key(app: Flask) -> None:
         return
     if config.is_production(app):
         raise crypto.ConfigurationError("REVTAIN_SECRET_KEY is required in production")
-    path = os.path.join(app.instance_path, "secret_key")
-    if not os.path.exists(path):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    with open(path) as fh:
-        app.config["SECRET_KEY"] = fh.read().strip()
+    app.config["SECRET_KEY"] = crypto.instance_secret(
+        app, "secret_key", lambda: secrets.token_urlsafe(48)
+    )
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
@@ -39,16 +40,31 @@ def _key_from_config(app: Flask) -> bytes:
     return key
 
 
-def _dev_key(app: Flask) -> str:
-    """A development key generated once into the instance folder (never used in production)."""
-    path = os.path.join(app.instance_path, "encryption.key")
+def instance_secret(app: Flask, filename: str, make: Callable[[], str]) -> str:
+    """A development secret kept in the instance folder, created once even when several
+    processes start at the same moment (written aside, then hard-linked into place)."""
+    path = os.path.join(app.instance_path, filename)
     if not os.path.exists(path):
         os.makedirs(app.instance_path, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+            os.link(tmp, path)  # atomic; fails if another process got there first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     with open(path) as fh:
         return fh.read().strip()
+
+
+def _dev_key(app: Flask) -> str:
+    """A development key generated once into the instance folder (never used in production)."""
+    return instance_secret(
+        app, "encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -65,3 +65,36 @@ def test_encryption_round_trip_is_authenticated(app):
         tampered = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
         with pytest.raises(Exception):  # noqa: B017  (cryptography's InvalidTag)
             decrypt(tampered)
+
+
+def _boot(instance: str, redis_url: str, barrier, results) -> None:
+    import os
+
+    os.environ["REVTAIN_INSTANCE_PATH"] = instance
+    os.environ["REVTAIN_REDIS_URL"] = redis_url
+    barrier.wait()
+    try:
+        app = create_app()
+        with open(os.path.join(instance, "encryption.key")) as fh:
+            results.put((app.config["SECRET_KEY"], fh.read()))
+    except Exception as exc:  # reported, not raised: the parent asserts
+        results.put(repr(exc))
+
+
+def test_processes_starting_together_share_one_set_of_dev_keys(tmp_path, redis_url):
+    """gunicorn workers, a worker and the scheduler may all start at once on a new install."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(6), ctx.Queue()
+    procs = [ctx.Process(target=_boot, args=(str(tmp_path), redis_url, barrier, results))
+             for _ in range(6)]
+    for p in procs:
+        p.start()
+    answers = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert all(isinstance(a, tuple) for a in answers), answers
+    assert len(set(answers)) == 1
+    secret_key, encryption_key = answers[0]
+    assert secret_key and len(encryption_key.strip()) == 44
