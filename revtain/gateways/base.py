@@ -5,14 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+# approved: money moved. declined: the issuer or gateway said no (see decline_code/advice_code).
+# error: the request never reached the card network (bad credentials, rate limited, invalid
+#   request); nothing was charged and no network attempt counts.
+# unknown: the answer was lost (timeout, connection reset, 5xx): the charge may or may not have
+#   happened, so the recovery waits for reconciliation (``Gateway.lookup``).
 Outcome = Literal["approved", "declined", "error", "unknown"]
 
 
 @dataclass(frozen=True)
 class ChargeRequest:
     token: str
-    amount: int
-    currency: str
+    amount: int  # smallest currency unit
+    currency: str  # ISO 4217, upper case
     idempotency_key: str  # derived from the recovery and attempt number: a re-run reuses it
     customer_email: str | None = None
     payment_method_type: str | None = None
@@ -21,9 +26,11 @@ class ChargeRequest:
 @dataclass(frozen=True)
 class ChargeResult:
     outcome: Outcome
-    transaction_id: str | None = None
-    decline_code: str | None = None
-    advice_code: str | None = None
+    transaction_id: str | None = None  # the gateway's charge / payment id (Stripe pi_…)
+    decline_code: str | None = None  # raw code as the gateway gave it (normalised later)
+    advice_code: str | None = None  # Mastercard Merchant Advice Code or Stripe advice_code
+    network_code: str | None = None  # network / ISO 8583 response code, when the gateway gives it
+    message: str | None = None  # short human-readable detail, never card data
 
     @property
     def approved(self) -> bool:
@@ -34,3 +41,8 @@ class Gateway(Protocol):
     name: str
 
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def lookup(self, request: ChargeRequest) -> ChargeResult | None:
+        """Reconciliation: what became of an earlier charge with this idempotency key.
+        ``None`` when the gateway has no record of it (it never happened)."""
+        ...

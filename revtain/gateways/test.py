@@ -40,3 +40,7 @@ class TestGateway:
             return ChargeResult("declined", decline_code=code)
         digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
         return ChargeResult("approved", transaction_id=f"rtg_{digest}")
+
+    def lookup(self, request: ChargeRequest) -> ChargeResult | None:
+        """The test gateway keeps no state: a charge is a pure function of the request."""
+        return self.charge(request)
