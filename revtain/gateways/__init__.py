@@ -14,6 +14,14 @@ def for_name(name: str, credentials: str | None = None) -> Gateway:
     """The adapter for a configured gateway. ``credentials`` are decrypted JSON, if any."""
     if name == "test":
         return TestGateway()
+    if name == "stripe":
+        from .stripe_gateway import StripeGateway  # the SDKs stay out of app start-up
+
+        return StripeGateway.from_credentials(credentials)
+    if name == "braintree":
+        from .braintree_gateway import BraintreeGateway
+
+        return BraintreeGateway.from_credentials(credentials)
     raise UnsupportedGateway(f"gateway {name!r} is not available in this version")
 
 

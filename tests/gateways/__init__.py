@@ -1,0 +1,1 @@
+"""Gateway adapters against their real SDKs, with only the HTTP layer stubbed."""
