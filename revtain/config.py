@@ -2,7 +2,7 @@
 
 Every setting can be given as an environment variable with the ``REVTAIN_`` prefix
 (``REVTAIN_DATABASE_URL``, ``REVTAIN_REDIS_URL``, ``REVTAIN_ENCRYPTION_KEY``, ...). Values that look
-like JSON (numbers, booleans, lists) are parsed as JSON, so ``REVTAIN_RETRY_LADDER=[60, 300]`` works.
+like JSON (numbers, booleans, lists) are parsed as JSON, so ``REVTAIN_WEBHOOK_SCHEDULE=[0, 60]`` works.
 """
 
 from __future__ import annotations
@@ -32,10 +32,17 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": 10.0,
     # Allow http:// webhook URLs (always allowed for loopback hosts in development).
     "WEBHOOK_ALLOW_HTTP": False,
-    # Fixed retry ladder for queued recoveries (seconds after the failure). Smart timing refines it.
-    "RETRY_LADDER": [86400, 3 * 86400, 5 * 86400, 7 * 86400],
-    # The Revtain Test Gateway completes queued recoveries quickly (contract 10).
+    # Smart retries (revtain/engine/retry_plan.py): window and budget, per client when set there.
+    "RETRY_WINDOW_DAYS": 21,
+    "RETRY_MAX_ATTEMPTS": 8,
+    "RETRY_LOCAL_HOUR": 10,
+    # Card-network limits (revtain/engine/network_rules.py); {} means the published defaults.
+    "NETWORK_LIMITS": {},
+    # The Revtain Test Gateway completes queued recoveries quickly (contract 10): seconds after
+    # the failure. An empty list gives test clients the real smart plan.
     "TEST_GATEWAY_RETRY_LADDER": [10, 30, 60],
+    # How soon an ambiguous gateway answer is looked up again (reconciliation), in seconds.
+    "RECONCILE_AFTER_SECONDS": [60, 300, 1800, 7200],
     # Velocity window for the same card and amount (Decision 10).
     "VELOCITY_WINDOW_SECONDS": 300,
     # A claimed row becomes due again after this many seconds if its job died.

@@ -20,9 +20,9 @@ from sqlalchemy import ColumnElement, or_, select, update
 from .clock import now as clock_now
 from .extensions import db
 from .models import Recovery, WebhookDelivery
-from .models.recovery import QUEUED
 from .models.webhook import PENDING
 from .queues import enqueue_deliveries, enqueue_recovery_retries
+from .recovery.retry import SCHEDULED_STATES
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def tick() -> dict[str, int]:
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
     counts = {"recoveries": 0, "deliveries": 0}
     while True:
-        r = _enqueue_due(Recovery, Recovery.next_attempt_at, Recovery.status == QUEUED,
+        r = _enqueue_due(Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
                          enqueue_recovery_retries, now)
         d = _enqueue_due(WebhookDelivery, WebhookDelivery.next_try_at,
                          WebhookDelivery.status == PENDING, enqueue_deliveries, now)

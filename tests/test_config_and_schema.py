@@ -41,11 +41,11 @@ def test_a_bad_encryption_key_is_a_readable_error(base_config):
 
 
 def test_environment_variables_override_defaults(base_config, monkeypatch):
-    monkeypatch.setenv("REVTAIN_RETRY_LADDER", "[60, 120]")
+    monkeypatch.setenv("REVTAIN_WEBHOOK_SCHEDULE", "[0, 5, 60]")
     monkeypatch.setenv("REVTAIN_WEBHOOK_TIMEOUT", "3.5")
     monkeypatch.setenv("REVTAIN_PUBLIC_BASE_URL", "https://api.example.com")
     app = create_app({k: v for k, v in base_config.items() if k != "PUBLIC_BASE_URL"})
-    assert app.config["RETRY_LADDER"] == [60, 120]
+    assert app.config["WEBHOOK_SCHEDULE"] == [0, 5, 60]
     assert app.config["WEBHOOK_TIMEOUT"] == 3.5
     assert app.config["PUBLIC_BASE_URL"] == "https://api.example.com"
 

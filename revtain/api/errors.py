@@ -51,7 +51,7 @@ def parse_json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise validation_error({"body": "is not valid JSON"}) from None
     if not isinstance(data, dict):
         raise validation_error({"body": "must be a JSON object"})

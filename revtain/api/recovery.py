@@ -125,6 +125,8 @@ def status_body(recovery: Recovery) -> dict[str, Any]:
 @bp.get("/recovery/status/<transaction_id>")
 @require_api_key
 def status_by_id(transaction_id: str):
+    if "\x00" in transaction_id:  # no id holds one; PostgreSQL text cannot
+        raise not_found("Transaction")
     recovery = db.session.execute(
         select(Recovery).where(
             Recovery.id == transaction_id, Recovery.client_id == current_client().id

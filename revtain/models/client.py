@@ -26,6 +26,9 @@ class Client(db.Model):
     # Up to two backup gateways: [{"gateway": "...", "credentials": "<encrypted>"}].
     backup_gateways: Mapped[list] = mapped_column(JSON, default=list)
     billing_cycle_day: Mapped[int | None] = mapped_column(Integer)
+    # Retry window and budget; None means the configured defaults (RETRY_WINDOW_DAYS, …).
+    retry_window_days: Mapped[int | None] = mapped_column(Integer)
+    retry_max_attempts: Mapped[int | None] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     dunning_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     dunning_channel: Mapped[str] = mapped_column(String(16), default="email")

@@ -57,6 +57,7 @@ class Recovery(db.Model):
     strategy_used: Mapped[str | None] = mapped_column(String(32))
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_retries: Mapped[int] = mapped_column(Integer, default=0)
+    reconcile_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_decline_code: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(200))
     recommended_action: Mapped[str | None] = mapped_column(String(32))
@@ -65,6 +66,7 @@ class Recovery(db.Model):
 
     # Future work is a row: the scheduler enqueues the retry when this is due.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retry_reason: Mapped[str | None] = mapped_column(String(32))  # why that time (payday_friday, …)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -98,8 +100,10 @@ class Attempt(db.Model):
     payment_method_token: Mapped[str] = mapped_column(String(512))
     strategy: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str] = mapped_column(String(128))
-    outcome: Mapped[str] = mapped_column(String(16))  # approved | declined | error
+    outcome: Mapped[str] = mapped_column(String(16))  # approved | declined | error | unknown
     decline_code: Mapped[str | None] = mapped_column(String(64))
+    network_code: Mapped[str | None] = mapped_column(String(8))
+    advice_code: Mapped[str | None] = mapped_column(String(32))
     gateway_transaction_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

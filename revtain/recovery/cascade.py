@@ -1,7 +1,9 @@
-"""One pass of the cascade: the primary token, then each fallback token, on the client's gateway.
+"""One pass of the cascade: the primary token, then each fallback token, on the client's gateway,
+then the primary token on each backup gateway that can use it (contract 7.2).
 
-Every charge is recorded as an ``Attempt`` whose gateway idempotency key is derived from the
-recovery id and the attempt number. A job that dies after charging and runs again computes the
+Before every charge the card-network rules are checked for that card; a card they forbid now is
+skipped. Every charge is recorded as an ``Attempt`` whose gateway idempotency key is derived from
+the recovery id and the attempt number: a job that dies after charging and runs again computes the
 same number, so the gateway sees the same key and charges once.
 """
 
@@ -9,42 +11,105 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from ..crypto import decrypt
-from ..engine.declines import classify, normalise
+from ..engine.declines import Decline, classify, normalise
 from ..extensions import db
 from ..gateways import ChargeRequest, ChargeResult, Gateway, for_name
 from ..models import Attempt, Client, Recovery
+from .card_rules import card_verdict
+
+CascadeOutcome = Literal["approved", "declined", "error", "unknown", "deferred"]
 
 
 @dataclass(frozen=True)
 class CascadeResult:
-    approved: bool
-    last: ChargeResult
+    outcome: CascadeOutcome  # deferred: the network rules allowed no card to be charged now
+    last: ChargeResult | None
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome == "approved"
 
     @property
     def error(self) -> str:
+        if self.last is None:
+            return "network_rule_limit"
         return normalise(self.last.decline_code) or self.last.outcome
 
 
-def gateway_for(client: Client) -> Gateway:
-    credentials = (
-        decrypt(client.gateway_credentials_encrypted) if client.gateway_credentials_encrypted else None
-    )
-    return for_name(client.gateway, credentials)
+@dataclass(frozen=True)
+class Step:
+    gateway: str
+    credentials: str | None  # encrypted
+    token: str
+    strategy: str
+
+
+class GatewayUnavailable(RuntimeError):
+    """The client's gateway is misconfigured: nothing can be charged through it."""
+
+
+def gateway_named(client: Client, name: str) -> Gateway:
+    if name == client.gateway:
+        encrypted = client.gateway_credentials_encrypted
+    else:
+        encrypted = next(
+            (b.get("credentials") for b in client.backup_gateways or [] if b.get("gateway") == name), None
+        )
+    try:
+        return for_name(name, decrypt(encrypted) if encrypted else None)
+    except (ValueError, LookupError) as exc:
+        raise GatewayUnavailable(f"gateway {name} of client {client.id}: {exc}") from None
+
+
+def token_usable(gateway: str, token: str) -> bool:
+    """Tokens belong to the gateway that issued them; Revtain never converts them."""
+    if gateway == "stripe":
+        return token.startswith(("pm_", "tok_", "card_", "src_"))
+    if gateway == "braintree":
+        return not token.startswith(("pm_", "tok_", "card_", "src_"))
+    return True
+
+
+def decline_of(result: ChargeResult) -> Decline:
+    return classify(result.decline_code)
+
+
+def plan(client: Client, recovery: Recovery, first_strategy: str) -> list[Step]:
+    primary = recovery.payment_method_token
+    steps = [Step(client.gateway, client.gateway_credentials_encrypted, primary, first_strategy)]
+    steps += [
+        Step(client.gateway, client.gateway_credentials_encrypted, token, "fallback_token")
+        for token in recovery.fallback_tokens or []
+    ]
+    for backup in (client.backup_gateways or [])[:2]:
+        if token_usable(backup["gateway"], primary):
+            steps.append(Step(backup["gateway"], backup.get("credentials"), primary, "backup_gateway"))
+    return steps
 
 
 def run(client: Client, recovery: Recovery, first_strategy: str, now: datetime) -> CascadeResult:
-    gateway = gateway_for(client)
-    plan = [(recovery.payment_method_token, first_strategy)]
-    plan += [(token, "fallback_token") for token in recovery.fallback_tokens or []]
-    result = ChargeResult("error", decline_code="no_attempt")
-    for token, strategy in plan:
+    result: ChargeResult | None = None
+    failed_gateways: set[str] = set()
+    for step in plan(client, recovery, first_strategy):
+        if step.gateway in failed_gateways:
+            continue
+        bin_prefix = recovery.bin_prefix if step.token == recovery.payment_method_token else None
+        if not card_verdict(client.id, step.token, bin_prefix, now).allowed_now:
+            continue
+        try:
+            gateway = gateway_named(client, step.gateway)
+        except GatewayUnavailable:
+            failed_gateways.add(step.gateway)
+            result = ChargeResult("error", decline_code="gateway_config_error")
+            continue
         seq = recovery.attempt_count + 1
         key = f"{recovery.id}-{seq}"
         result = gateway.charge(
             ChargeRequest(
-                token=token,
+                token=step.token,
                 amount=recovery.amount,
                 currency=recovery.currency,
                 idempotency_key=key,
@@ -52,31 +117,43 @@ def run(client: Client, recovery: Recovery, first_strategy: str, now: datetime) 
                 payment_method_type=recovery.payment_method_type,
             )
         )
-        db.session.add(
-            Attempt(
-                recovery_id=recovery.id,
-                client_id=recovery.client_id,
-                seq=seq,
-                gateway=gateway.name,
-                payment_method_token=token,
-                strategy=strategy,
-                idempotency_key=key,
-                outcome=result.outcome,
-                decline_code=normalise(result.decline_code),
-                gateway_transaction_id=result.transaction_id,
-                created_at=now,
-            )
-        )
-        recovery.attempt_count = seq
-        recovery.strategy_used = strategy
-        recovery.updated_at = now
-        if result.decline_code:
-            recovery.last_decline_code = normalise(result.decline_code)
+        record(recovery, step, seq, key, result, now)
         if result.approved:
-            recovery.gateway_transaction_id = result.transaction_id
-            return CascadeResult(True, result)
-        # A gateway-level failure would fail the other tokens too; a fraud-type decline must
-        # never be retried on any card or gateway.
-        if result.outcome != "declined" or classify(result.decline_code).handling == "block":
-            break
-    return CascadeResult(False, result)
+            return CascadeResult("approved", result)
+        if result.outcome == "unknown":
+            # The charge may have happened: nothing else is tried until reconciliation knows.
+            return CascadeResult("unknown", result)
+        if result.outcome == "error":
+            failed_gateways.add(step.gateway)  # the other tokens would meet the same error
+        elif decline_of(result).handling == "block":
+            break  # never retried on any card or gateway
+    if result is None:
+        return CascadeResult("deferred", None)
+    return CascadeResult(result.outcome, result)
+
+
+def record(recovery: Recovery, step: Step, seq: int, key: str, result: ChargeResult, now: datetime) -> None:
+    db.session.add(
+        Attempt(
+            recovery_id=recovery.id,
+            client_id=recovery.client_id,
+            seq=seq,
+            gateway=step.gateway,
+            payment_method_token=step.token,
+            strategy=step.strategy,
+            idempotency_key=key,
+            outcome=result.outcome,
+            decline_code=normalise(result.decline_code),
+            network_code=result.network_code,
+            advice_code=result.advice_code,
+            gateway_transaction_id=result.transaction_id,
+            created_at=now,
+        )
+    )
+    recovery.attempt_count = seq
+    recovery.strategy_used = step.strategy
+    recovery.updated_at = now
+    if result.decline_code and result.outcome in ("declined", "error"):
+        recovery.last_decline_code = decline_of(result).code or normalise(result.decline_code)
+    if result.approved:
+        recovery.gateway_transaction_id = result.transaction_id

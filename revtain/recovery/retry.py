@@ -1,45 +1,88 @@
-"""A scheduled retry of a queued recovery: the job the scheduler enqueues when it is due."""
+"""The scheduled work on a recovery, run by a job when its row is due: a smart retry, the
+resumption of an execute whose process died, or the reconciliation of a lost gateway answer."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
 from ..clock import now as clock_now
 from ..due_rows import claim
-from ..engine.declines import classify
-from ..engine.retry_ladder import next_retry_at
+from ..engine.declines import normalise
 from ..extensions import db
-from ..models import Client, Recovery
-from ..models.recovery import QUEUED
+from ..gateways import ChargeRequest, ChargeResult
+from ..models import Attempt, Client, Recovery
+from ..models.recovery import PROCESSING, QUEUED, UNKNOWN
 from ..queues import enqueue_deliveries
 from . import cascade, finish
-from .start import retry_ladder
+from .settle import Kind, await_reconciliation, settle
 
 TRIGGER = "scheduled_retry"
+RECONCILIATION = "reconciliation"
+SCHEDULED_STATES = (QUEUED, PROCESSING, UNKNOWN)
 
 
 def run_scheduled_attempt(recovery_id: str) -> str:
-    if not claim(Recovery, recovery_id, "next_attempt_at", Recovery.status == QUEUED):
+    if not claim(Recovery, recovery_id, "next_attempt_at", Recovery.status.in_(SCHEDULED_STATES)):
         return "skipped"
     recovery = db.session.get(Recovery, recovery_id)
     client = db.session.get(Client, recovery.client_id)
     now = clock_now()
-
-    recovery.scheduled_retries += 1
-    outcome = cascade.run(client, recovery, "smart_retry", now)
-    delivery = None
-    if outcome.approved:
-        delivery = finish.succeed(client, recovery, now, trigger=TRIGGER)
+    if recovery.status == UNKNOWN:
+        kind, delivery = reconcile(client, recovery, now)
     else:
-        retryable = outcome.last.outcome == "declined" and classify(outcome.error).handling != "block"
-        due = (
-            next_retry_at(recovery.created_at, recovery.scheduled_retries, retry_ladder(client), now)
-            if retryable
-            else None
-        )
-        if due is None:
-            delivery = finish.fail(client, recovery, now, outcome.error, trigger=TRIGGER)
-        else:
-            recovery.next_attempt_at = due
-            recovery.updated_at = now
+        if recovery.status == QUEUED:
+            recovery.scheduled_retries += 1
+        # PROCESSING: the execute that started it died mid-way. Running the cascade again is
+        # safe: unrecorded attempts reuse their numbers, so the gateway sees the same keys.
+        outcome = cascade.run(client, recovery, "smart_retry", now)
+        kind, delivery = settle(client, recovery, outcome, now, trigger=TRIGGER, retry_declines=True)
     db.session.commit()
     enqueue_deliveries([delivery])
-    return recovery.status
+    return kind if kind != "recovered" else recovery.status
+
+
+def reconcile(client: Client, recovery: Recovery, now: datetime) -> tuple[Kind, str | None]:
+    """Ask the gateway what became of the attempt whose answer was lost."""
+    attempt = db.session.execute(
+        select(Attempt).where(Attempt.recovery_id == recovery.id).order_by(Attempt.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    recovery.reconcile_tries += 1
+    if attempt is None or attempt.outcome != "unknown":
+        recovery.status = QUEUED
+        recovery.next_attempt_at = now
+        return "queued", None
+    try:
+        gateway = cascade.gateway_named(client, attempt.gateway)
+        result = gateway.lookup(
+            ChargeRequest(
+                token=attempt.payment_method_token,
+                amount=recovery.amount,
+                currency=recovery.currency,
+                idempotency_key=attempt.idempotency_key,
+            )
+        )
+    except cascade.GatewayUnavailable:
+        result = ChargeResult("unknown")
+    if result is None:  # the gateway never saw it: nothing was charged, so retry now
+        attempt.outcome, attempt.decline_code = "error", "not_charged"
+        recovery.status = QUEUED
+        recovery.next_attempt_at = now
+        return "queued", None
+    if result.outcome == "unknown":
+        if recovery.reconcile_tries >= len(current_app.config["RECONCILE_AFTER_SECONDS"]):
+            return "failed", finish.fail(client, recovery, now, "gateway_timeout", RECONCILIATION)
+        await_reconciliation(recovery, now)
+        return "unknown", None
+    attempt.outcome = result.outcome
+    attempt.decline_code = normalise(result.decline_code)
+    attempt.network_code, attempt.advice_code = result.network_code, result.advice_code
+    attempt.gateway_transaction_id = result.transaction_id
+    if result.approved:
+        recovery.gateway_transaction_id = result.transaction_id
+    elif result.decline_code:
+        recovery.last_decline_code = cascade.decline_of(result).code or normalise(result.decline_code)
+    outcome = cascade.CascadeResult(result.outcome, result)
+    return settle(client, recovery, outcome, now, trigger=RECONCILIATION, retry_declines=True)

@@ -18,16 +18,16 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
 from ..engine.declines import Decline, classify
-from ..engine.retry_ladder import next_retry_at
 from ..extensions import db
 from ..gateways.test import GATEWAY_FAILURE_AMOUNT, test_card_brand
 from ..models import Client, Recovery
-from ..models.recovery import PROCESSING, QUEUED
+from ..models.recovery import PROCESSING
 from ..queues import enqueue_deliveries
 from . import cascade, finish
 from .learning import assessment
+from .settle import queue, settle
 
-Kind = Literal["recovered", "failed", "queued", "blocked", "duplicate"]
+Kind = Literal["recovered", "failed", "queued", "unknown", "blocked", "duplicate"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,6 @@ class Started:
     recovery: Recovery
     velocity: bool = False  # for a duplicate: found by the velocity check, not the key
     decline: Decline | None = None
-
-
-def retry_ladder(client: Client) -> list[float]:
-    name = "TEST_GATEWAY_RETRY_LADDER" if client.is_test_gateway else "RETRY_LADDER"
-    return current_app.config[name]
 
 
 def start(client: Client, data: ExecuteInput) -> Started:
@@ -82,6 +77,10 @@ def start(client: Client, data: ExecuteInput) -> Started:
         status=PROCESSING,
         attempt_count=0,
         scheduled_retries=0,
+        reconcile_tries=0,
+        # A safety net: should this process die before the outcome is recorded, the scheduler
+        # resumes the recovery then, with the same gateway idempotency keys.
+        next_attempt_at=now + timedelta(seconds=current_app.config["CLAIM_LEASE_SECONDS"]),
         is_simulated=bool(client.is_test_gateway and data.simulate_outcome),
         created_at=now,
         updated_at=now,
@@ -97,6 +96,8 @@ def start(client: Client, data: ExecuteInput) -> Started:
         return Started("duplicate", existing)
 
     recovery.ai = assessment(client, decline, now).as_json()
+    if not client.is_test_gateway:
+        db.session.commit()  # the row exists before any money moves (see next_attempt_at)
     deliveries: list[str | None] = []
     kind = _act(client, recovery, data, decline, now, deliveries)
     db.session.commit()
@@ -122,22 +123,18 @@ def _act(
             return "blocked"
         test_card = client.is_test_gateway and test_card_brand(data.payment_method_token)
         if decline.handling == "queue" and not test_card:
-            _queue(client, recovery, decline, now)
-            return "queued"
+            recovery.strategy_used = "smart_retry"
+            if queue(client, recovery, decline, now):
+                return "queued"
+            deliveries.append(finish.fail(client, recovery, now, decline.code or "card_declined"))
+            return "failed"
 
     outcome = cascade.run(client, recovery, "primary", now)
-    if outcome.approved:
-        deliveries.append(finish.succeed(client, recovery, now))
-        return "recovered"
-    deliveries.append(finish.fail(client, recovery, now, outcome.error))
-    return "failed"
-
-
-def _queue(client: Client, recovery: Recovery, decline: Decline, now: datetime) -> None:
-    recovery.status = QUEUED
-    recovery.strategy_used = "smart_retry"
-    recovery.recommended_action = "retry_later"
-    recovery.next_attempt_at = next_retry_at(now, 0, retry_ladder(client), now)
+    kind, delivery = settle(
+        client, recovery, outcome, now, trigger=None, retry_declines=False, decline_if_deferred=decline
+    )
+    deliveries.append(delivery)
+    return kind
 
 
 def _simulate(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from revtain.engine.declines import classify
-from revtain.engine.retry_ladder import next_retry_at
 from revtain.engine.scoring import Counts, assess, part_of_day
 
 
@@ -37,16 +36,6 @@ def test_do_not_honor_reason_is_the_documented_text():
     assert classify("do_not_honor").reason == (
         "The issuer returned a soft decline. A later retry, or a card update, may succeed."
     )
-
-
-def test_ladder_rungs_are_offsets_from_the_failure():
-    failed = datetime(2026, 3, 17, tzinfo=UTC)
-    ladder = [60, 300]
-    assert next_retry_at(failed, 0, ladder, failed) == failed + timedelta(seconds=60)
-    assert next_retry_at(failed, 1, ladder, failed) == failed + timedelta(seconds=300)
-    assert next_retry_at(failed, 2, ladder, failed) is None
-    late = failed + timedelta(hours=1)
-    assert next_retry_at(failed, 1, ladder, late) == late  # an overdue rung is due now
 
 
 def test_no_history_is_said_honestly():

@@ -1,0 +1,60 @@
+"""When a recovery's next retry is due: the smart plan, bounded by the card-network rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from ..engine.declines import Decline
+from ..engine.retry_plan import RetrySettings, next_attempt
+from ..models import Client, Recovery
+from .card_rules import card_verdict
+
+
+def retry_settings(client: Client) -> RetrySettings:
+    config = current_app.config
+    return RetrySettings(
+        window_days=client.retry_window_days or config["RETRY_WINDOW_DAYS"],
+        max_attempts=client.retry_max_attempts or config["RETRY_MAX_ATTEMPTS"],
+        billing_cycle_day=client.billing_cycle_day,
+        timezone=client.timezone,
+        preferred_local_hour=config["RETRY_LOCAL_HOUR"],
+    )
+
+
+def _sandbox_due(client: Client, recovery: Recovery, now: datetime) -> datetime | None:
+    """The test gateway's short ladder (seconds after the failure), so sandboxes see outcomes soon.
+    An empty ``TEST_GATEWAY_RETRY_LADDER`` gives test clients the real smart plan."""
+    ladder = current_app.config["TEST_GATEWAY_RETRY_LADDER"]
+    if recovery.scheduled_retries >= len(ladder):
+        return None
+    return max(recovery.created_at + timedelta(seconds=float(ladder[recovery.scheduled_retries])), now)
+
+
+def schedule_next(client: Client, recovery: Recovery, decline: Decline, now: datetime) -> bool:
+    """Set ``next_attempt_at`` for the next retry; False when there must be none."""
+    if decline.handling == "block":
+        return False
+    rules = card_verdict(client.id, recovery.payment_method_token, recovery.bin_prefix, now)
+    if rules.never:
+        return False
+    if client.is_test_gateway and current_app.config["TEST_GATEWAY_RETRY_LADDER"]:
+        due = _sandbox_due(client, recovery, now)
+        if due is None:
+            return False
+        recovery.next_attempt_at, recovery.retry_reason = max(due, rules.not_before or due), "sandbox"
+        return True
+    plan = next_attempt(
+        failed_at=recovery.created_at,
+        now=now,
+        attempts_made=recovery.scheduled_retries,
+        category=decline.category,
+        decline_code=decline.code,
+        settings=retry_settings(client),
+        not_before=rules.not_before,
+    )
+    if plan is None:
+        return False
+    recovery.next_attempt_at, recovery.retry_reason = plan.due_at, plan.reason
+    return True

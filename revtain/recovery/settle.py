@@ -1,0 +1,64 @@
+"""What a cascade's outcome means for the recovery: finished, queued for later, or waiting for
+reconciliation. Shared by the execute path and the scheduled jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from flask import current_app
+
+from ..engine.declines import Decline, classify
+from ..models import Client, Recovery
+from ..models.recovery import QUEUED, UNKNOWN
+from . import finish
+from .cascade import CascadeResult
+from .schedule import schedule_next
+
+Kind = Literal["recovered", "failed", "queued", "unknown"]
+
+
+def await_reconciliation(recovery: Recovery, now: datetime) -> None:
+    """The gateway's answer was lost: look the charge up later instead of charging again."""
+    delays = current_app.config["RECONCILE_AFTER_SECONDS"]
+    recovery.status = UNKNOWN
+    recovery.recommended_action = "monitor"
+    recovery.next_attempt_at = now + timedelta(
+        seconds=float(delays[min(recovery.reconcile_tries, len(delays) - 1)])
+    )
+    recovery.updated_at = now
+
+
+def queue(client: Client, recovery: Recovery, decline: Decline, now: datetime) -> bool:
+    if not schedule_next(client, recovery, decline, now):
+        return False
+    recovery.status = QUEUED
+    recovery.recommended_action = "retry_later"
+    recovery.updated_at = now
+    return True
+
+
+def settle(
+    client: Client,
+    recovery: Recovery,
+    outcome: CascadeResult,
+    now: datetime,
+    *,
+    trigger: str | None,
+    retry_declines: bool,
+    decline_if_deferred: Decline | None = None,
+) -> tuple[Kind, str | None]:
+    """Returns what happened and the webhook delivery to enqueue after commit, if any."""
+    if outcome.approved:
+        return "recovered", finish.succeed(client, recovery, now, trigger)
+    if outcome.outcome == "unknown":
+        await_reconciliation(recovery, now)
+        return "unknown", None
+    deferred = outcome.outcome == "deferred"
+    decline = (decline_if_deferred or classify(recovery.last_decline_code)) if deferred else classify(
+        outcome.error
+    )
+    if (retry_declines or deferred) and queue(client, recovery, decline, now):
+        return "queued", None
+    error = outcome.error if not deferred else (decline.code or outcome.error)
+    return "failed", finish.fail(client, recovery, now, error, trigger)
