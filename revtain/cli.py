@@ -44,7 +44,19 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @with_appcontext
 @click.option("--name", required=True, help="The merchant's business name.")
 @click.option("--webhook-url", help="HTTPS URL that receives Revtain's signed webhooks.")
-@click.option("--gateway", default="test", show_default=True, help="Primary gateway: test.")
+@click.option("--gateway", default="test", show_default=True,
+              type=click.Choice(["test", "stripe", "braintree"]), help="Primary gateway.")
+@click.option("--stripe-secret-key", envvar="REVTAIN_ONBOARD_STRIPE_SECRET_KEY",
+              help="Stripe secret or restricted key (or set REVTAIN_ONBOARD_STRIPE_SECRET_KEY).")
+@click.option("--braintree-merchant-id")
+@click.option("--braintree-public-key")
+@click.option("--braintree-private-key", envvar="REVTAIN_ONBOARD_BRAINTREE_PRIVATE_KEY",
+              help="Or set REVTAIN_ONBOARD_BRAINTREE_PRIVATE_KEY.")
+@click.option("--braintree-environment", type=click.Choice(["sandbox", "production"]),
+              default="sandbox", show_default=True)
+@click.option("--backup-gateway", "backup_gateways", multiple=True,
+              type=click.Choice(["stripe", "braintree"]),
+              help="Up to two backup gateways, each with the credentials options of its kind.")
 @click.option("--billing-cycle-day", type=click.IntRange(1, 31))
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
 @click.option("--dunning/--no-dunning", default=True, show_default=True)
@@ -54,15 +66,28 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--brand-primary-color", help="Hex colour, e.g. #6366f1.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def onboard_command(
-    name, webhook_url, gateway, billing_cycle_day, timezone, dunning, card_update_domain,
-    brand_name, brand_logo_url, brand_primary_color, as_json,
+    name, webhook_url, gateway, stripe_secret_key, braintree_merchant_id, braintree_public_key,
+    braintree_private_key, braintree_environment, backup_gateways, billing_cycle_day, timezone, dunning,
+    card_update_domain, brand_name, brand_logo_url, brand_primary_color, as_json,
 ) -> None:
     """Create a client and print its credentials, once."""
+    credentials = {
+        "stripe": {"secret_key": stripe_secret_key} if stripe_secret_key else None,
+        "braintree": {
+            "merchant_id": braintree_merchant_id,
+            "public_key": braintree_public_key,
+            "private_key": braintree_private_key,
+            "environment": braintree_environment,
+        } if braintree_merchant_id or braintree_private_key else None,
+        "test": None,
+    }
     try:
         issued = onboard(
             name=name,
             webhook_url=webhook_url,
             gateway=gateway,
+            gateway_credentials=credentials[gateway],
+            backup_gateways=[(backup, credentials[backup]) for backup in backup_gateways],
             billing_cycle_day=billing_cycle_day,
             timezone=timezone,
             dunning_enabled=dunning,

@@ -6,6 +6,7 @@ the webhook secret only encrypted.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from .clock import now as clock_now
 from .config import is_production
 from .crypto import encrypt
 from .extensions import db
+from .gateways import for_name
 from .models import ApiKey, Client
 from .models.client import GATEWAYS
 
@@ -74,11 +76,6 @@ def _validate(
         raise OnboardingError("name must not be empty")
     if gateway not in GATEWAYS:
         raise OnboardingError(f"gateway must be one of {', '.join(GATEWAYS)}")
-    if gateway != "test":
-        raise OnboardingError(
-            f"the {gateway} gateway needs its credentials; this version onboards test-gateway "
-            "clients only"
-        )
     if billing_cycle_day is not None and not 1 <= billing_cycle_day <= 31:
         raise OnboardingError("billing cycle day must be between 1 and 31")
     try:
@@ -91,6 +88,37 @@ def _validate(
         raise OnboardingError("card update domain must be a host name like pay.example.com")
     if brand_primary_color and not _COLOR.match(brand_primary_color):
         raise OnboardingError("brand primary color must look like #6366f1")
+
+
+def sealed_credentials(gateway: str, credentials: dict | None) -> str | None:
+    """Check a gateway's credentials by building its adapter, then encrypt them (never stored in
+    clear). The test gateway takes none."""
+    if gateway == "test":
+        if credentials:
+            raise OnboardingError("the test gateway takes no credentials")
+        return None
+    if not credentials:
+        raise OnboardingError(f"the {gateway} gateway needs its credentials (see revtain onboard --help)")
+    plain = json.dumps(credentials)
+    try:
+        for_name(gateway, plain)
+    except (ValueError, LookupError) as exc:
+        raise OnboardingError(f"{gateway} credentials: {exc}") from None
+    return encrypt(plain)
+
+
+def _backups(primary: str, backups: list[tuple[str, dict | None]]) -> list[dict]:
+    if len(backups) > 2:
+        raise OnboardingError("at most 2 backup gateways")
+    sealed = []
+    for name, secrets in backups:
+        if name not in GATEWAYS or name == "test":
+            raise OnboardingError(f"backup gateway must be stripe or braintree (got {name!r})")
+        sealed.append({"gateway": name, "credentials": sealed_credentials(name, secrets)})
+    names = [b["gateway"] for b in sealed]
+    if len(set(names)) != len(names) or primary in names:
+        raise OnboardingError("each backup gateway must be a different gateway from the primary")
+    return sealed
 
 
 def _add_keys(client: Client, now) -> tuple[str, str]:
@@ -113,6 +141,8 @@ def onboard(
     name: str,
     webhook_url: str | None,
     gateway: str = "test",
+    gateway_credentials: dict | None = None,
+    backup_gateways: list[tuple[str, dict | None]] | None = None,
     billing_cycle_day: int | None = None,
     timezone: str = "UTC",
     dunning_enabled: bool = True,
@@ -124,6 +154,8 @@ def onboard(
     card_update_domain = card_update_domain.lower().strip() if card_update_domain else None
     _validate(name, gateway, billing_cycle_day, timezone, card_update_domain, brand_primary_color)
     webhook_url = validate_webhook_url(webhook_url)
+    sealed = sealed_credentials(gateway, gateway_credentials)
+    backups = _backups(gateway, backup_gateways or [])
     if card_update_domain and db.session.execute(
         select(Client.id).where(Client.card_update_domain == card_update_domain)
     ).first():
@@ -136,7 +168,8 @@ def onboard(
         webhook_url=webhook_url,
         webhook_secret_encrypted=encrypt(webhook_secret),
         gateway=gateway,
-        backup_gateways=[],
+        gateway_credentials_encrypted=sealed,
+        backup_gateways=backups,
         billing_cycle_day=billing_cycle_day,
         timezone=timezone,
         dunning_enabled=dunning_enabled,

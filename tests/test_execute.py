@@ -155,12 +155,24 @@ def test_cascade_to_a_fallback_token(client, headers):
     assert body["strategyUsed"] == "fallback_token" and body["gatewaysAttempted"] == 3
 
 
-def test_exhausted_cascade_reports_the_last_decline(client, headers):
+def test_a_declined_cascade_is_queued_for_a_smart_retry(client, headers):
     r = execute(client, headers, paymentMethodToken="test_decline_do_not_honor",
                 fallbackPaymentMethodTokens=["test_decline_call_issuer"])
+    assert r.status_code == 202
     body = r.get_json()
-    assert body["success"] is False and body["error"] == "call_issuer"
-    assert body["gatewaysAttempted"] == 2 and body["recommendedAction"] == "retry_later"
+    assert body["status"] == "queued" and body["nextRetryAt"]
+    status = client.get(f"/api/recovery/status/{body['transactionId']}", headers=headers).get_json()
+    assert status["attemptCount"] == 2 and status["lastDeclineCode"] == "call_issuer"
+    assert status["pending"] is True and status["recommendedAction"] == "retry_later"
+
+
+def test_a_never_retry_decline_from_the_gateway_ends_the_recovery(client, headers):
+    r = execute(client, headers, paymentMethodToken="test_decline_stolen_card",
+                fallbackPaymentMethodTokens=["pm_would_work"])
+    body = r.get_json()
+    assert r.status_code == 200 and body["success"] is False
+    assert body["error"] == "stolen_card" and body["gatewaysAttempted"] == 1  # no other card tried
+    assert body["recommendedAction"] == "manual_review"
 
 
 def test_same_idempotency_key_twice_is_409(client, headers):

@@ -101,7 +101,11 @@ def test_bad_input_is_a_readable_error(runner):
         (["--webhook-url", "http://acme.example/hooks"], "must use https://"),
         (["--timezone", "Mars/Olympus"], "unknown IANA timezone"),
         (["--billing-cycle-day", "32"], "32 is not in the range"),
-        (["--gateway", "paypal"], "gateway must be one of"),
+        (["--gateway", "paypal"], "'paypal' is not one of"),
+        (["--gateway", "stripe"], "the stripe gateway needs its credentials"),
+        (["--gateway", "stripe", "--stripe-secret-key", "pk_live_oops"], "stripe credentials"),
+        (["--gateway", "braintree", "--braintree-merchant-id", "m"], "braintree credentials"),
+        (["--backup-gateway", "stripe"], "the stripe gateway needs its credentials"),
         (["--card-update-domain", "not a host"], "host name"),
         (["--brand-primary-color", "blue"], "#6366f1"),
     ]
@@ -123,3 +127,26 @@ def test_card_update_domain_belongs_to_one_client(runner):
 def test_rotate_keys_of_an_unknown_client(runner):
     result = runner.invoke(args=["rotate-keys", "nope"])
     assert result.exit_code != 0 and "no client with id nope" in result.output
+
+
+def test_gateway_credentials_are_stored_encrypted(app, runner):
+    secret = "sk_test_" + "x" * 24
+    creds = onboard_json(runner, "--gateway", "stripe", "--stripe-secret-key", secret,
+                         "--backup-gateway", "braintree", "--braintree-merchant-id", "merch",
+                         "--braintree-public-key", "pub", "--braintree-private-key", "very-private")
+    with app.app_context():
+        dump = str(db.session.execute(text("SELECT * FROM clients")).all())
+        client = db.session.get(Client, creds["clientId"])
+        assert client.gateway == "stripe"
+        assert [b["gateway"] for b in client.backup_gateways] == ["braintree"]
+        from revtain.crypto import decrypt
+
+        assert json.loads(decrypt(client.gateway_credentials_encrypted)) == {"secret_key": secret}
+    assert secret not in dump and "very-private" not in dump
+
+
+def test_stripe_key_can_come_from_the_environment(app, runner, monkeypatch):
+    monkeypatch.setenv("REVTAIN_ONBOARD_STRIPE_SECRET_KEY", "rk_test_" + "y" * 24)
+    creds = onboard_json(runner, "--gateway", "stripe")
+    with app.app_context():
+        assert db.session.get(Client, creds["clientId"]).gateway == "stripe"

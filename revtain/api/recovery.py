@@ -71,6 +71,17 @@ def _execute_response(started: Started) -> tuple[int, dict[str, Any]]:
             "action": "blocked",
             "transactionId": recovery.id,
         }
+    if started.kind == "unknown":
+        return 202, {
+            "success": False,
+            "status": "unknown",
+            "message": "The gateway's answer was lost; Revtain is reconciling this payment and "
+            "will report the outcome by webhook.",
+            "transactionId": recovery.id,
+            "strategyUsed": recovery.strategy_used,
+            "nextRetryAt": iso(recovery.next_attempt_at),
+            "recommendedAction": "monitor",
+        }
     if started.kind == "queued":
         return 202, {
             "success": False,

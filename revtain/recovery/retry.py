@@ -38,7 +38,7 @@ def run_scheduled_attempt(recovery_id: str) -> str:
         # PROCESSING: the execute that started it died mid-way. Running the cascade again is
         # safe: unrecorded attempts reuse their numbers, so the gateway sees the same keys.
         outcome = cascade.run(client, recovery, "smart_retry", now)
-        kind, delivery = settle(client, recovery, outcome, now, trigger=TRIGGER, retry_declines=True)
+        kind, delivery = settle(client, recovery, outcome, now, trigger=TRIGGER, queue_errors=True)
     db.session.commit()
     enqueue_deliveries([delivery])
     return kind if kind != "recovered" else recovery.status
@@ -85,4 +85,4 @@ def reconcile(client: Client, recovery: Recovery, now: datetime) -> tuple[Kind, 
     elif result.decline_code:
         recovery.last_decline_code = cascade.decline_of(result).code or normalise(result.decline_code)
     outcome = cascade.CascadeResult(result.outcome, result)
-    return settle(client, recovery, outcome, now, trigger=RECONCILIATION, retry_declines=True)
+    return settle(client, recovery, outcome, now, trigger=RECONCILIATION, queue_errors=True)

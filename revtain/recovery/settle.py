@@ -45,10 +45,15 @@ def settle(
     now: datetime,
     *,
     trigger: str | None,
-    retry_declines: bool,
+    queue_errors: bool,
     decline_if_deferred: Decline | None = None,
 ) -> tuple[Kind, str | None]:
-    """Returns what happened and the webhook delivery to enqueue after commit, if any."""
+    """Returns what happened and the webhook delivery to enqueue after commit, if any.
+
+    A decline is queued for a smart retry while the plan, the budget and the card-network rules
+    allow one. A gateway-level error is queued only by scheduled work (``queue_errors``): answered
+    at once, it fails (the test gateway's 44-cent failure is a 200 ``success: false``).
+    """
     if outcome.approved:
         return "recovered", finish.succeed(client, recovery, now, trigger)
     if outcome.outcome == "unknown":
@@ -58,7 +63,8 @@ def settle(
     decline = (decline_if_deferred or classify(recovery.last_decline_code)) if deferred else classify(
         outcome.error
     )
-    if (retry_declines or deferred) and queue(client, recovery, decline, now):
+    retryable = deferred or outcome.outcome == "declined" or queue_errors
+    if retryable and queue(client, recovery, decline, now):
         return "queued", None
     error = outcome.error if not deferred else (decline.code or outcome.error)
     return "failed", finish.fail(client, recovery, now, error, trigger)

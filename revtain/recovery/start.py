@@ -131,7 +131,7 @@ def _act(
 
     outcome = cascade.run(client, recovery, "primary", now)
     kind, delivery = settle(
-        client, recovery, outcome, now, trigger=None, retry_declines=False, decline_if_deferred=decline
+        client, recovery, outcome, now, trigger=None, queue_errors=False, decline_if_deferred=decline
     )
     deliveries.append(delivery)
     return kind
