@@ -23,7 +23,9 @@ def rate_limit_key() -> str:
     return f"key:{key_id}" if key_id else f"ip:{request.remote_addr}"
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their values after commit: services answer from what they just wrote instead of
+# reading every row back (and a read-back after commit would also open a second transaction).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 limiter = Limiter(key_func=rate_limit_key, strategy="fixed-window", key_prefix="revtain")
 

@@ -1,5 +1,5 @@
 """Running outcome counts per client, decline code and part of day: what the ``ai`` block learns
-from. A client id of ``*`` holds the counts of all clients together."""
+from. Everyone's counts are the sum over all clients' rows."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-
-ALL_CLIENTS = "*"
 
 
 class OutcomeStat(db.Model):

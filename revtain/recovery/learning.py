@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -13,7 +13,6 @@ from ..engine.declines import Decline
 from ..engine.scoring import Assessment, Counts, assess, part_of_day
 from ..extensions import db
 from ..models import Client, OutcomeStat, Recovery
-from ..models.stats import ALL_CLIENTS
 
 
 def _part(client: Client, at: datetime) -> str:
@@ -25,42 +24,38 @@ def _code_key(decline: Decline) -> str:
 
 
 def assessment(client: Client, decline: Decline, at: datetime) -> Assessment:
+    """One query: this client's counts and everyone's (the sum over all clients' rows)."""
     part = _part(client, at)
+    mine = OutcomeStat.client_id == client.id
     rows = db.session.execute(
-        select(OutcomeStat).where(
-            OutcomeStat.client_id.in_((client.id, ALL_CLIENTS)),
-            OutcomeStat.decline_code == _code_key(decline),
-            OutcomeStat.part_of_day == part,
-        )
-    ).scalars()
-    counts = {row.client_id: Counts(row.successes, row.failures) for row in rows}
-    return assess(
-        decline.category,
-        decline.code,
-        part,
-        merchant=counts.get(client.id, Counts()),
-        everyone=counts.get(ALL_CLIENTS, Counts()),
-    )
+        select(mine, func.sum(OutcomeStat.successes), func.sum(OutcomeStat.failures))
+        .where(OutcomeStat.decline_code == _code_key(decline), OutcomeStat.part_of_day == part)
+        .group_by(mine)
+    ).all()
+    merchant, others = Counts(), Counts()
+    for is_mine, successes, failures in rows:
+        counts = Counts(int(successes or 0), int(failures or 0))
+        if is_mine:
+            merchant = counts
+        else:
+            others = counts
+    everyone = Counts(merchant.successes + others.successes, merchant.failures + others.failures)
+    return assess(decline.category, decline.code, part, merchant=merchant, everyone=everyone)
 
 
 def record_outcome(client: Client, recovery: Recovery, decline: Decline, recovered: bool) -> None:
-    """Count a finished recovery for its client and for all clients (one upsert of two rows)."""
+    """Count a finished recovery for its client (one upsert). There is no all-clients row to
+    update: everyone's counts are summed when read, so concurrent clients never wait on one row."""
     if recovery.is_simulated:
         return
-    part = _part(client, recovery.created_at)
     column = "successes" if recovered else "failures"
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(OutcomeStat).values(
-        [
-            {
-                "client_id": client_id,
-                "decline_code": _code_key(decline),
-                "part_of_day": part,
-                "successes": int(recovered),
-                "failures": int(not recovered),
-            }
-            for client_id in (client.id, ALL_CLIENTS)
-        ]
+        client_id=client.id,
+        decline_code=_code_key(decline),
+        part_of_day=_part(client, recovery.created_at),
+        successes=int(recovered),
+        failures=int(not recovered),
     )
     db.session.execute(
         stmt.on_conflict_do_update(
