@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
     # Rate limits (contract 2.1).
     "EXECUTE_RATE_LIMIT": "60 per minute",
+    # The public decline lookups (contract 3.12): fair use, per client IP.
+    "LOOKUP_RATE_LIMIT": "300 per minute",
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+    "TRUSTED_PROXIES": 0,
     # Webhook delivery: offsets in seconds from the first try (Decision 9).
     "WEBHOOK_SCHEDULE": [0, 2, 8, 60, 300, 1800, 7200, 21600, 43200, 86400],
     "WEBHOOK_TIMEOUT": 10.0,

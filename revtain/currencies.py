@@ -184,3 +184,12 @@ ZERO_DECIMAL = frozenset(
         "XPF",
     ]
 )
+
+THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+
+
+def exponent(currency: str) -> int:
+    """Digits after the decimal point in the currency's minor unit."""
+    if currency in ZERO_DECIMAL:
+        return 0
+    return 3 if currency in THREE_DECIMAL else 2

@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import jsonify
 
+from ..engine.declines import gateways
 from . import bp
+from .lookup import MAX_CODE_LENGTH
 from .schemas import schema_components
 
 
@@ -24,6 +26,20 @@ _COMMON = {
     "401": _json("Error", "Missing or invalid API key"),
     "403": _json("Error", "A publishable key may not call this endpoint"),
 }
+
+
+def _lookup_responses(ok: dict[str, Any]) -> dict[str, Any]:
+    """The developer tools are public (no API key) and rate-limited per IP for fair use."""
+    return {
+        "200": ok,
+        "400": _json("Error", "Unknown gateway, or a code that is too long"),
+        "404": _json("Error", "No such path"),
+        "429": _json("RateLimited", "Fair-use rate limit exceeded"),
+    }
+
+
+def _gateway_schema() -> dict[str, Any]:
+    return {"type": "string", "enum": list(gateways())}
 
 
 @cache
@@ -71,6 +87,7 @@ def document() -> dict[str, Any]:
                         "409": _json("Duplicate", "Duplicate request (idempotency or velocity)"),
                         "429": _json("RateLimited", "Rate limit exceeded"),
                         "400": _COMMON["400"],
+                        "413": _json("Error", "Request body larger than 1 MB"),
                         "401": _COMMON["401"],
                     },
                 }
@@ -110,7 +127,74 @@ def document() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": _ref("PulseRequest")}},
                     },
-                    "responses": {"200": _json("PulseResult", "Logged"), **_COMMON},
+                    "responses": {
+                        "200": _json("PulseResult", "Logged"),
+                        "413": _json("Error", "Request body larger than 1 MB"),
+                        **_COMMON,
+                    },
+                }
+            },
+            "/api/lookup/decline/{gateway}/{code}": {
+                "get": {
+                    "operationId": "lookupDeclineCode",
+                    "summary": "What a gateway's decline code means (public, CORS open)",
+                    "security": [],
+                    "parameters": [
+                        {"name": "gateway", "in": "path", "required": True, "schema": _gateway_schema()},
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CODE_LENGTH},
+                        },
+                    ],
+                    "responses": _lookup_responses(
+                        _json("DeclineLookup", "The code; canonicalCode is \"unknown\" when unrecognised")
+                    ),
+                }
+            },
+            "/api/lookup/declines": {
+                "get": {
+                    "operationId": "listDeclineCodes",
+                    "summary": "The full decline code dictionary (public, CORS open)",
+                    "security": [],
+                    "parameters": [
+                        {"name": "gateway", "in": "query", "required": False, "schema": _gateway_schema()}
+                    ],
+                    "responses": _lookup_responses(
+                        {
+                            "description": "Every raw code of every gateway (or of one gateway)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "items": _ref("DeclineDictionaryEntry")}
+                                }
+                            },
+                        }
+                    ),
+                }
+            },
+            "/api/predict/risk": {
+                "post": {
+                    "operationId": "predictRisk",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("RiskRequest")}},
+                    },
+                    "responses": {"200": _json("RiskResult", "The prediction"), **_COMMON},
+                }
+            },
+            "/api/predict/outcome": {
+                "post": {
+                    "operationId": "recordPredictionOutcome",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("OutcomeRequest")}},
+                    },
+                    "responses": {
+                        "200": _json("OutcomeResult", "Recorded"),
+                        "404": _json("Error", "No prediction for this token"),
+                        **_COMMON,
+                    },
                 }
             },
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -57,6 +58,15 @@ def _amount(value: int, info: ValidationInfo) -> int:
 class _Request(BaseModel):
     # Unknown body fields are ignored (Decision 5).
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No identifier or code contains NUL, and PostgreSQL text cannot store one."""
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class ExecuteRequest(_Request):
@@ -194,10 +204,96 @@ class PulseResult(BaseModel):
     transactionId: str
 
 
+# ---- developer tools (contract 3.12) ----
+
+DeclineCategory = Literal["hard", "soft", "fraud", "technical", "auth_required", "unknown"]
+
+
+class DeclineVariant(BaseModel):
+    gateway: str
+    gatewayLabel: str
+    rawCode: str
+
+
+class DeclineLookup(BaseModel):
+    """``GET /api/lookup/decline/{gateway}/{code}``; an unrecognised code has ``canonicalCode: "unknown"``."""
+
+    gateway: str
+    gatewayLabel: str
+    rawCode: str
+    canonicalCode: str
+    category: DeclineCategory
+    plainEnglish: str
+    variantsOnOtherGateways: list[DeclineVariant]
+
+
+class DeclineDictionaryEntry(BaseModel):
+    """One raw code of one gateway in ``GET /api/lookup/declines``."""
+
+    gateway: str
+    gatewayLabel: str
+    rawCode: str
+    description: str | None
+    canonicalCode: str
+    category: DeclineCategory
+    family: str
+    recommendedAction: RecommendedAction
+    neverRetry: bool
+    plainEnglish: str
+
+
+class RiskRequest(_Request):
+    paymentMethodToken: Token
+    amount: Amount
+    currency: Currency = "USD"
+    scheduledDate: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 time of the scheduled charge, with a time zone"
+    )
+
+    _check_currency = field_validator("currency")(_currency)
+    _check_amount = field_validator("amount")(_amount)
+
+    @field_validator("scheduledDate", mode="before")
+    @classmethod
+    def _iso_text_only(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-05-01T09:00:00Z")
+        return value
+
+
+class OutcomeRequest(_Request):
+    paymentMethodToken: Token
+    actualOutcome: Literal["succeeded", "failed", "blocked"]
+
+
+class RiskPredictionBody(BaseModel):
+    riskScore: float = Field(ge=0, le=100)
+    confidence: int = Field(ge=0, le=100)
+    reasoning: str
+    factors: list[str]
+    recommendation: Literal["proceed", "proceed_with_caution", "delay", "block"]
+    predictionId: str
+
+
+class RiskResult(BaseModel):
+    success: Literal[True]
+    prediction: RiskPredictionBody
+
+
+class OutcomeResult(BaseModel):
+    success: Literal[True]
+    predictionId: str
+    predictedRecommendation: str
+    actualOutcome: str
+    actual: str
+    accurate: bool
+
+
 def schema_components() -> dict[str, Any]:
     models = [
         ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
-        RateLimited, Error, Status, PulseResult,
+        RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
+        OutcomeRequest, RiskResult, OutcomeResult,
     ]
     components: dict[str, Any] = {}
     for model in models:

@@ -2,6 +2,7 @@
 
 from .client import ApiKey, Client
 from .devinbox import DevInboxMessage
+from .prediction import Prediction
 from .pulse import OrganicSuccess
 from .recovery import Attempt, Recovery
 from .stats import OutcomeStat
@@ -14,6 +15,7 @@ __all__ = [
     "DevInboxMessage",
     "OrganicSuccess",
     "OutcomeStat",
+    "Prediction",
     "Recovery",
     "WebhookDelivery",
     "WebhookEvent",

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from ..crypto import decrypt
-from ..engine.declines import Decline, classify, normalise
+from ..engine.declines import Decline, classify_result, normalise
 from ..extensions import db
 from ..gateways import ChargeRequest, ChargeResult, Gateway, for_name
 from ..models import Attempt, Client, Recovery
@@ -27,6 +27,7 @@ CascadeOutcome = Literal["approved", "declined", "error", "unknown", "deferred"]
 class CascadeResult:
     outcome: CascadeOutcome  # deferred: the network rules allowed no card to be charged now
     last: ChargeResult | None
+    decline: Decline | None = None  # what the last answer means, advice and network codes included
 
     @property
     def approved(self) -> bool:
@@ -36,6 +37,8 @@ class CascadeResult:
     def error(self) -> str:
         if self.last is None:
             return "network_rule_limit"
+        if self.decline is not None and self.decline.code:
+            return self.decline.code
         return normalise(self.last.decline_code) or self.last.outcome
 
 
@@ -73,8 +76,8 @@ def token_usable(gateway: str, token: str) -> bool:
     return True
 
 
-def decline_of(result: ChargeResult) -> Decline:
-    return classify(result.decline_code)
+def decline_of(gateway: str, result: ChargeResult) -> Decline:
+    return classify_result(gateway, result.decline_code, result.network_code, result.advice_code)
 
 
 def plan(client: Client, recovery: Recovery, first_strategy: str) -> list[Step]:
@@ -117,22 +120,24 @@ def run(client: Client, recovery: Recovery, first_strategy: str, now: datetime) 
                 payment_method_type=recovery.payment_method_type,
             )
         )
-        record(recovery, step, seq, key, result, now)
+        decline = record(recovery, step, seq, key, result, now)
         if result.approved:
             return CascadeResult("approved", result)
         if result.outcome == "unknown":
             # The charge may have happened: nothing else is tried until reconciliation knows.
-            return CascadeResult("unknown", result)
+            return CascadeResult("unknown", result, decline)
         if result.outcome == "error":
             failed_gateways.add(step.gateway)  # the other tokens would meet the same error
-        elif decline_of(result).handling == "block":
+        elif decline.handling == "block":
             break  # never retried on any card or gateway
     if result is None:
         return CascadeResult("deferred", None)
-    return CascadeResult(result.outcome, result)
+    return CascadeResult(result.outcome, result, decline)
 
 
-def record(recovery: Recovery, step: Step, seq: int, key: str, result: ChargeResult, now: datetime) -> None:
+def record(
+    recovery: Recovery, step: Step, seq: int, key: str, result: ChargeResult, now: datetime
+) -> Decline:
     db.session.add(
         Attempt(
             recovery_id=recovery.id,
@@ -153,7 +158,9 @@ def record(recovery: Recovery, step: Step, seq: int, key: str, result: ChargeRes
     recovery.attempt_count = seq
     recovery.strategy_used = step.strategy
     recovery.updated_at = now
+    decline = decline_of(step.gateway, result)
     if result.decline_code and result.outcome in ("declined", "error"):
-        recovery.last_decline_code = decline_of(result).code or normalise(result.decline_code)
+        recovery.last_decline_code = decline.code or normalise(result.decline_code)
     if result.approved:
         recovery.gateway_transaction_id = result.transaction_id
+    return decline

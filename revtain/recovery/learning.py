@@ -15,21 +15,21 @@ from ..extensions import db
 from ..models import Client, OutcomeStat, Recovery
 
 
-def _part(client: Client, at: datetime) -> str:
+def part_of(client: Client, at: datetime) -> str:
     return part_of_day(at.astimezone(ZoneInfo(client.timezone)))
 
 
-def _code_key(decline: Decline) -> str:
+def code_key(decline: Decline) -> str:
     return decline.code or "-"
 
 
 def assessment(client: Client, decline: Decline, at: datetime) -> Assessment:
     """One query: this client's counts and everyone's (the sum over all clients' rows)."""
-    part = _part(client, at)
+    part = part_of(client, at)
     mine = OutcomeStat.client_id == client.id
     rows = db.session.execute(
         select(mine, func.sum(OutcomeStat.successes), func.sum(OutcomeStat.failures))
-        .where(OutcomeStat.decline_code == _code_key(decline), OutcomeStat.part_of_day == part)
+        .where(OutcomeStat.decline_code == code_key(decline), OutcomeStat.part_of_day == part)
         .group_by(mine)
     ).all()
     merchant, others = Counts(), Counts()
@@ -44,18 +44,23 @@ def assessment(client: Client, decline: Decline, at: datetime) -> Assessment:
 
 
 def record_outcome(client: Client, recovery: Recovery, decline: Decline, recovered: bool) -> None:
-    """Count a finished recovery for its client (one upsert). There is no all-clients row to
-    update: everyone's counts are summed when read, so concurrent clients never wait on one row."""
+    """Count a finished recovery for its client."""
     if recovery.is_simulated:
         return
-    column = "successes" if recovered else "failures"
+    count(client, code_key(decline), part_of(client, recovery.created_at), recovered)
+
+
+def count(client: Client, code_key: str, part: str, success: bool) -> None:
+    """One upsert of the client's own row. There is no all-clients row to update: everyone's
+    counts are summed when read, so concurrent clients never wait on one row."""
+    column = "successes" if success else "failures"
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(OutcomeStat).values(
         client_id=client.id,
-        decline_code=_code_key(decline),
-        part_of_day=_part(client, recovery.created_at),
-        successes=int(recovered),
-        failures=int(not recovered),
+        decline_code=code_key,
+        part_of_day=part,
+        successes=int(success),
+        failures=int(not success),
     )
     db.session.execute(
         stmt.on_conflict_do_update(

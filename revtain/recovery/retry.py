@@ -82,7 +82,8 @@ def reconcile(client: Client, recovery: Recovery, now: datetime) -> tuple[Kind, 
     attempt.gateway_transaction_id = result.transaction_id
     if result.approved:
         recovery.gateway_transaction_id = result.transaction_id
-    elif result.decline_code:
-        recovery.last_decline_code = cascade.decline_of(result).code or normalise(result.decline_code)
-    outcome = cascade.CascadeResult(result.outcome, result)
+    decline = cascade.decline_of(attempt.gateway, result)
+    if not result.approved and result.decline_code:
+        recovery.last_decline_code = decline.code or normalise(result.decline_code)
+    outcome = cascade.CascadeResult(result.outcome, result, decline)
     return settle(client, recovery, outcome, now, trigger=RECONCILIATION, queue_errors=True)

@@ -60,9 +60,10 @@ def settle(
         await_reconciliation(recovery, now)
         return "unknown", None
     deferred = outcome.outcome == "deferred"
-    decline = (decline_if_deferred or classify(recovery.last_decline_code)) if deferred else classify(
-        outcome.error
-    )
+    if deferred:
+        decline = decline_if_deferred or classify(recovery.last_decline_code)
+    else:
+        decline = outcome.decline or classify(outcome.error)
     retryable = deferred or outcome.outcome == "declined" or queue_errors
     if retryable and queue(client, recovery, decline, now):
         return "queued", None

@@ -1,0 +1,142 @@
+"""Developer tools (contract 3.12): what a gateway's decline code means, and the whole decline dictionary.
+
+Public: no API key, CORS open to any origin (preflight answered), one fair-use rate limit per client IP
+shared by both endpoints (``LOOKUP_RATE_LIMIT``, default 300 per minute).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
+
+from ..engine import declines
+from ..extensions import limiter
+from . import bp
+from .errors import validation_error
+
+DEFAULT_RATE_LIMIT = "300 per minute"
+MAX_CODE_LENGTH = 64
+DECLINE_PATH = "/api/lookup/decline/"
+DICTIONARY_PATH = "/api/lookup/declines"
+ENDPOINTS = frozenset({"api.lookup_decline", "api.decline_dictionary"})
+EXPOSED_HEADERS = (
+    "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Revtain-Catalogue-Version"
+)
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("LOOKUP_RATE_LIMIT") or DEFAULT_RATE_LIMIT
+
+
+def _per(seconds: int) -> str:
+    return "minute" if seconds == 60 else f"{seconds} seconds"
+
+
+def _too_many(request_limit: RequestLimit) -> Response:
+    item = request_limit.limit
+    seconds = item.get_expiry()
+    response = jsonify(
+        {
+            "error": f"Too many lookup requests. Rate limit: {item.amount} requests per {_per(seconds)} "
+            "per IP address.",
+            "retryAfter": f"{seconds} seconds",
+        }
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+fair_use = limiter.shared_limit(
+    _rate_limit, scope="lookup", key_func=get_remote_address, on_breach=_too_many, methods=["GET", "HEAD"]
+)
+
+
+def _is_lookup_request() -> bool:
+    if request.endpoint in ENDPOINTS:
+        return True
+    # 404 / 405 under these paths have no endpoint; a browser should still read their JSON body.
+    return request.path.startswith(DECLINE_PATH) or request.path == DICTIONARY_PATH
+
+
+@bp.after_app_request
+def _cors(response: Response) -> Response:
+    if not _is_lookup_request():
+        return response
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = (
+            request.headers.get("Access-Control-Request-Headers") or "Content-Type"
+        )
+        response.headers["Access-Control-Max-Age"] = "86400"
+    else:
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response
+
+
+def _gateway(value: str) -> str:
+    """Exactly one of the documented names (as the OpenAPI enum says): no case folding, no aliases."""
+    known = declines.gateways()
+    if value not in known:
+        raise validation_error({"gateway": f"must be one of: {', '.join(known)}"})
+    return value
+
+
+def _json(body: Any) -> Response:
+    response = jsonify(body)
+    response.headers["X-Revtain-Catalogue-Version"] = str(declines.version())
+    return response
+
+
+@bp.get("/lookup/decline/<gateway>/<path:code>", merge_slashes=False)
+@fair_use
+def lookup_decline(gateway: str, code: str):
+    name = _gateway(gateway)
+    if len(code) > MAX_CODE_LENGTH:
+        raise validation_error({"code": f"must be at most {MAX_CODE_LENGTH} characters"})
+    entry = declines.lookup(name, code)
+    variants = declines.variants(entry.canonical_code, exclude_gateway=name) if entry.known else ()
+    return _json(
+        {
+            "gateway": name,
+            "gatewayLabel": entry.gateway_label,
+            "rawCode": entry.raw_code,
+            "canonicalCode": entry.canonical_code,
+            "category": entry.category,
+            "plainEnglish": entry.plain_english,
+            "variantsOnOtherGateways": [
+                {"gateway": v.gateway, "gatewayLabel": v.gateway_label, "rawCode": v.raw_code}
+                for v in variants
+            ],
+        }
+    )
+
+
+@bp.get("/lookup/declines")
+@fair_use
+def decline_dictionary():
+    values = request.args.getlist("gateway")
+    if len(values) > 1:
+        raise validation_error({"gateway": "may be given once"})
+    entries = declines.all_entries(_gateway(values[0]) if values else None)
+    return _json(
+        [
+            {
+                "gateway": e.gateway,
+                "gatewayLabel": e.gateway_label,
+                "rawCode": e.raw_code,
+                "description": e.description,
+                "canonicalCode": e.canonical_code,
+                "category": e.category,
+                "family": e.family,
+                "recommendedAction": e.recommended_action,
+                "neverRetry": e.never_retry,
+                "plainEnglish": e.plain_english,
+            }
+            for e in entries
+        ]
+    )
