@@ -34,6 +34,11 @@ def emit(client: Client, payload: dict[str, Any], *, recovery_id: str | None = N
     )
     if not client.webhook_url:
         return None
+    return _new_delivery(event_id, client, now).id
+
+
+def _new_delivery(event_id: str, client: Client, now) -> WebhookDelivery:
+    """A delivery due now, marked enqueued: the caller enqueues it after commit."""
     delivery = WebhookDelivery(
         id=new_ulid(),
         event_id=event_id,
@@ -46,7 +51,7 @@ def emit(client: Client, payload: dict[str, Any], *, recovery_id: str | None = N
         created_at=now,
     )
     db.session.add(delivery)
-    return delivery.id
+    return delivery
 
 
 class EventNotFound(LookupError):
@@ -61,19 +66,7 @@ def replay(event_id: str) -> WebhookDelivery:
     client = db.session.get(Client, event.client_id)
     if not client or not client.webhook_url:
         raise EventNotFound(f"client of event {event_id} has no webhook URL")
-    now = clock_now()
-    delivery = WebhookDelivery(
-        id=new_ulid(),
-        event_id=event.id,
-        client_id=client.id,
-        url=client.webhook_url,
-        status="pending",
-        tries=0,
-        next_try_at=now,
-        enqueued_at=now,
-        created_at=now,
-    )
-    db.session.add(delivery)
+    delivery = _new_delivery(event.id, client, clock_now())
     db.session.commit()
     enqueue_deliveries([delivery.id])
     return delivery
