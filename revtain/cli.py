@@ -185,6 +185,28 @@ def webhooks_replay(event_id: str) -> None:
     click.echo(f"Replaying event {event_id} as delivery {delivery.id} to {delivery.url}")
 
 
+@click.group("domains", cls=AppGroup)
+def domains_group() -> None:
+    """Card-update domains (a CNAME from the merchant's domain to Revtain)."""
+
+
+@domains_group.command("verify")
+@click.argument("client_id")
+@click.option("--force", is_flag=True, help="Mark verified without the DNS check (checked by hand).")
+def domains_verify(client_id: str, force: bool) -> None:
+    """Check that the client's cardUpdateDomain points at this deployment, then serve it."""
+    from .cardupdate.domains import DomainCheckFailed, verify
+
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise click.ClickException(f"no client with id {client_id}")
+    try:
+        verify(client, force=force)
+    except DomainCheckFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{client.card_update_domain} is verified; card-update links now use it.")
+
+
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
@@ -234,7 +256,8 @@ def init_app(app: Flask) -> None:
     from .devrun import dev_command
 
     for command in (
-        onboard_command, clients_command, rotate_keys_command, webhooks_group, worker_command,
+        onboard_command, clients_command, rotate_keys_command, webhooks_group, domains_group,
+        worker_command,
         scheduler_command, dev_command,
     ):
         app.cli.add_command(command)

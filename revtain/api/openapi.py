@@ -173,6 +173,16 @@ def document() -> dict[str, Any]:
                     ),
                 }
             },
+            "/api/recovery/update-card/generate": {
+                "post": {
+                    "operationId": "generateCardUpdateLink",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("CardUpdateLinkRequest")}},
+                    },
+                    "responses": {"201": _json("CardUpdateLinkResult", "The link"), **_COMMON},
+                }
+            },
             "/api/predict/risk": {
                 "post": {
                     "operationId": "predictRisk",

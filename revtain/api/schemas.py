@@ -261,6 +261,16 @@ class RiskRequest(_Request):
         return value
 
 
+class CardUpdateLinkRequest(_Request):
+    paymentMethodToken: Token
+
+
+class CardUpdateLinkResult(BaseModel):
+    url: str
+    token: str
+    expiresAt: str
+
+
 class OutcomeRequest(_Request):
     paymentMethodToken: Token
     actualOutcome: Literal["succeeded", "failed", "blocked"]
@@ -293,7 +303,7 @@ def schema_components() -> dict[str, Any]:
     models = [
         ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
         RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
-        OutcomeRequest, RiskResult, OutcomeResult,
+        OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
     ]
     components: dict[str, Any] = {}
     for model in models:

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
 from .devinbox import DevInboxMessage
 from .prediction import Prediction
@@ -11,6 +12,7 @@ from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 __all__ = [
     "ApiKey",
     "Attempt",
+    "CardUpdateLink",
     "Client",
     "DevInboxMessage",
     "OrganicSuccess",

@@ -33,6 +33,8 @@ class Client(db.Model):
     dunning_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     dunning_channel: Mapped[str] = mapped_column(String(16), default="email")
     card_update_domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    # Set once the domain is shown to point at Revtain; only then are its pages served.
+    card_update_domain_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     brand_name: Mapped[str | None] = mapped_column(String(200))
     brand_logo_url: Mapped[str | None] = mapped_column(String(2048))
     brand_primary_color: Mapped[str | None] = mapped_column(String(7))
