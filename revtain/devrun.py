@@ -77,7 +77,7 @@ def dev_command(host: str, port: int, web_workers: int) -> None:
     if not os.environ.get("REVTAIN_PUBLIC_BASE_URL"):
         app.config["PUBLIC_BASE_URL"] = base_url
     click.echo("Migrating the database ...")
-    upgrade()
+    upgrade(revision="heads")
     client_id, issued = _ensure_demo(base_url)
 
     env = {

@@ -79,7 +79,7 @@ def migrated(base_config) -> None:
 
     app = create_app(base_config)
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
 
 
