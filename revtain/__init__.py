@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from . import clock, config, crypto, redis_conn
-from .extensions import db, limiter, migrate
+from .extensions import db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -56,6 +56,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
+    # Dashboard sessions: HttpOnly, SameSite=Lax, and Secure in production.
+    # (Flask's own defaults are already in the config, so these are set, not setdefault'ed.)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = (
+        bool(app.config.get("SESSION_COOKIE_SECURE")) or config.is_production(app)
+    )
+    login_manager.init_app(app)
 
     from . import models  # noqa: F401  (tables known to SQLAlchemy and Alembic)
     from .api import bp as api_bp
@@ -66,6 +74,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .cardupdate import bp as cardupdate_bp
 
     app.register_blueprint(cardupdate_bp)
+    from .dashboard import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
     if not config.is_production(app):
         from .devinbox import bp as devinbox_bp
 

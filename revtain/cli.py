@@ -1,10 +1,11 @@
-"""The ``revtain`` command: onboard, rotate keys, webhooks, worker, scheduler, dev; plus ``db``."""
+"""The ``revtain`` command: onboard, rotate keys, webhooks, users, worker, scheduler, dev; plus ``db``."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shlex
+import sys
 
 import click
 from flask import Flask, current_app
@@ -207,6 +208,32 @@ def domains_verify(client_id: str, force: bool) -> None:
     click.echo(f"{client.card_update_domain} is verified; card-update links now use it.")
 
 
+@click.group("users", cls=AppGroup)
+def users_group() -> None:
+    """Dashboard users (a client's team)."""
+
+
+@users_group.command("add")
+@click.argument("client_id")
+@click.argument("email")
+@click.option("--role", default="admin", show_default=True, help="admin, marketing or finance.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def users_add(client_id: str, email: str, role: str, password_stdin: bool) -> None:
+    """Add a dashboard user to a client (prompts for the password twice)."""
+    from .dashboard.accounts import AccountError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(client_id, email, role, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Added {user.email} ({user.role}); they can sign in at "
+               f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/dashboard/login")
+
+
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
@@ -256,7 +283,7 @@ def init_app(app: Flask) -> None:
     from .devrun import dev_command
 
     for command in (
-        onboard_command, clients_command, rotate_keys_command, webhooks_group, domains_group,
+        onboard_command, clients_command, rotate_keys_command, webhooks_group, domains_group, users_group,
         worker_command,
         scheduler_command, dev_command,
     ):

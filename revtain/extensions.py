@@ -6,6 +6,7 @@ import sqlite3
 
 from flask import g, request
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
@@ -28,6 +29,9 @@ def rate_limit_key() -> str:
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 limiter = Limiter(key_func=rate_limit_key, strategy="fixed-window", key_prefix="revtain")
+# The dashboard's sessions. CSRF is per form (Flask-WTF ``FlaskForm``), not global: the JSON API,
+# the card-update page and the dev inbox have their own protections.
+login_manager = LoginManager()
 
 
 @event.listens_for(Engine, "connect")

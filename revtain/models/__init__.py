@@ -7,6 +7,7 @@ from .prediction import Prediction
 from .pulse import OrganicSuccess
 from .recovery import Attempt, Recovery
 from .stats import OutcomeStat
+from .user import User
 from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "OutcomeStat",
     "Prediction",
     "Recovery",
+    "User",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookTry",
