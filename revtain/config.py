@@ -57,13 +57,26 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULER_BATCH_SIZE": 500,
     # Card-update links (contract 3.5).
     "CARD_UPDATE_LINK_TTL_SECONDS": 72 * 3600,
-    # Outbox for emails in development.
+    # Outbox for emails in development: used when MAIL_SMTP_HOST is not set (instance/outbox/).
     "MAIL_OUTBOX": None,
+    # Dunning emails over SMTP (revtain/dunning/mailer.py). MAIL_SMTP_TLS: "starttls" | "ssl" | "none".
+    "MAIL_SMTP_HOST": None,
+    "MAIL_SMTP_PORT": 587,
+    "MAIL_SMTP_TLS": "starttls",
+    "MAIL_SMTP_USERNAME": None,
+    "MAIL_SMTP_PASSWORD": None,
+    "MAIL_SMTP_TIMEOUT": 10.0,
+    # The sender when a sequence names none (the display name is always the merchant's brand).
+    "MAIL_FROM": "Revtain <no-reply@localhost>",
+    # A message held while a retry is pending goes this long after the retry's due time.
+    "DUNNING_AFTER_RETRY_SECONDS": 600,
+    # When a message is tried again after a transient SMTP failure (seconds after each try).
+    "DUNNING_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }
 
-_SECRET_SETTINGS = {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL"}
+_SECRET_SETTINGS = {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SMTP_PASSWORD"}
 
 
 def _parse_env_value(raw: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .dunning.sending import send_message
 from .recovery.retry import run_scheduled_attempt
 from .webhooks.delivery import deliver
 
@@ -12,3 +13,7 @@ def deliver_webhook(delivery_id: str) -> str:
 
 def run_recovery_retry(recovery_id: str) -> str:
     return run_scheduled_attempt(recovery_id)
+
+
+def send_dunning_message(message_id: str) -> str:
+    return send_message(message_id)

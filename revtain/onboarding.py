@@ -19,6 +19,7 @@ from . import credentials
 from .clock import now as clock_now
 from .config import is_production
 from .crypto import encrypt
+from .dunning.sequences import install_default_templates
 from .extensions import db
 from .gateways import for_name
 from .models import ApiKey, Client
@@ -184,6 +185,7 @@ def onboard(
     db.session.flush()
     secret, publishable = _add_keys(client, now)
     db.session.commit()
+    install_default_templates(client, now)  # to copy and edit; nothing is sent until published
     return IssuedCredentials(client.id, secret, publishable, webhook_secret)
 
 

@@ -18,10 +18,12 @@ log = logging.getLogger(__name__)
 
 WEBHOOKS = "webhooks"
 RECOVERIES = "recoveries"
-ALL = (WEBHOOKS, RECOVERIES)
+DUNNING = "dunning"
+ALL = (WEBHOOKS, RECOVERIES, DUNNING)
 
 DELIVER_WEBHOOK = "revtain.jobs.deliver_webhook"
 RUN_RECOVERY_RETRY = "revtain.jobs.run_recovery_retry"
+SEND_DUNNING_MESSAGE = "revtain.jobs.send_dunning_message"
 
 
 def queue(name: str) -> Queue:
@@ -47,3 +49,7 @@ def enqueue_deliveries(delivery_ids: Iterable[str | None]) -> int:
 
 def enqueue_recovery_retries(recovery_ids: Iterable[str]) -> int:
     return enqueue_many(RECOVERIES, RUN_RECOVERY_RETRY, recovery_ids)
+
+
+def enqueue_messages(message_ids: Iterable[str]) -> int:
+    return enqueue_many(DUNNING, SEND_DUNNING_MESSAGE, message_ids)

@@ -19,9 +19,10 @@ from sqlalchemy import ColumnElement, or_, select, update
 
 from .clock import now as clock_now
 from .extensions import db
-from .models import Recovery, WebhookDelivery
+from .models import Message, Recovery, WebhookDelivery
+from .models.dunning import PENDING as MESSAGE_PENDING
 from .models.webhook import PENDING
-from .queues import enqueue_deliveries, enqueue_recovery_retries
+from .queues import enqueue_deliveries, enqueue_messages, enqueue_recovery_retries
 from .recovery.retry import SCHEDULED_STATES
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,17 @@ def tick() -> dict[str, int]:
     """Enqueue everything due now; returns how many rows of each kind were enqueued."""
     now = clock_now()
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
-    counts = {"recoveries": 0, "deliveries": 0}
+    counts = {"recoveries": 0, "deliveries": 0, "messages": 0}
     while True:
         r = _enqueue_due(Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
                          enqueue_recovery_retries, now)
         d = _enqueue_due(WebhookDelivery, WebhookDelivery.next_try_at,
                          WebhookDelivery.status == PENDING, enqueue_deliveries, now)
+        m = _enqueue_due(Message, Message.send_at, Message.status == MESSAGE_PENDING, enqueue_messages, now)
         counts["recoveries"] += r
         counts["deliveries"] += d
-        if r < batch and d < batch:
+        counts["messages"] += m
+        if r < batch and d < batch and m < batch:
             return counts
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import select, update
 
 from ..clock import iso
 from ..clock import now as clock_now
+from ..dunning.scheduling import CARD_UPDATED as DUNNING_CARD_UPDATED
+from ..dunning.scheduling import cancel_for
 from ..extensions import db
 from ..models import CardUpdateLink, Client, Recovery
 from ..models.recovery import FAILED, PROCESSING, QUEUED
@@ -140,6 +142,7 @@ def complete(link: CardUpdateLink, new_token: str, brand: str | None, last4: str
     kind: Kind | None = None
     if recovery is not None:
         link.recovery_id = recovery.id
+        cancel_for(recovery, now, DUNNING_CARD_UPDATED)
         recovery.payment_method_token = new_token
         recovery.status = PROCESSING
         recovery.finished_at = None

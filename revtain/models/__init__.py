@@ -3,6 +3,7 @@
 from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
 from .devinbox import DevInboxMessage
+from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
 from .prediction import Prediction
 from .pulse import OrganicSuccess
 from .recovery import Attempt, Recovery
@@ -16,10 +17,15 @@ __all__ = [
     "CardUpdateLink",
     "Client",
     "DevInboxMessage",
+    "DunningSequence",
+    "DunningStep",
+    "Message",
+    "MessageTemplate",
     "OrganicSuccess",
     "OutcomeStat",
     "Prediction",
     "Recovery",
+    "TemplateVersion",
     "User",
     "WebhookDelivery",
     "WebhookEvent",

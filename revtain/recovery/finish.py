@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..dunning.scheduling import recovery_changed
 from ..engine.declines import classify
 from ..models import Client, Recovery
 from ..models.recovery import BLOCKED, FAILED, SUCCEEDED
@@ -26,6 +27,7 @@ def succeed(client: Client, recovery: Recovery, now: datetime, trigger: str | No
     recovery.error = None
     recovery.recommended_action = None
     record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=True)
+    recovery_changed(client, recovery, now)  # pending dunning messages are cancelled
     return emit(client, payloads.recovery_success(recovery, trigger), recovery_id=recovery.id)
 
 
@@ -37,6 +39,7 @@ def fail(
     recovery.error = error
     recovery.recommended_action = classify(error).recommended_action
     record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=False)
+    recovery_changed(client, recovery, now)  # dunning emails (only while dunning by email)
     if not client.dunning_enabled:
         return None
     return emit(client, payloads.recovery_failed(recovery, trigger), recovery_id=recovery.id)
@@ -49,4 +52,5 @@ def block(client: Client, recovery: Recovery, now: datetime, decline_code: str) 
     recovery.recommended_action = classify(decline_code).recommended_action
     if recovery.recommended_action not in ("manual_review", "request_card_update"):
         recovery.recommended_action = "manual_review"
+    recovery_changed(client, recovery, now)  # fraud: cancelled; new card/authentication: scheduled
     return emit(client, payloads.recovery_blocked(recovery), recovery_id=recovery.id)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from flask import current_app
 
+from ..dunning.scheduling import recovery_changed
 from ..engine.declines import Decline, classify
 from ..models import Client, Recovery
 from ..models.recovery import QUEUED, UNKNOWN
@@ -35,6 +36,7 @@ def queue(client: Client, recovery: Recovery, decline: Decline, now: datetime) -
     recovery.status = QUEUED
     recovery.recommended_action = "retry_later"
     recovery.updated_at = now
+    recovery_changed(client, recovery, now)  # dunning emails, held while the retry is pending
     return True
 
 

@@ -1,0 +1,114 @@
+"""Dunning templates: the sandbox, strict variables, autoescaping, amounts per currency, defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from revtain.dunning.templates import (
+    DEFAULT_TEMPLATES,
+    VARIABLES,
+    TemplateError,
+    amount_with_currency,
+    format_amount,
+    preview,
+    render,
+    sample_variables,
+)
+
+
+def html(source: str, **extra) -> str:
+    return render("Subject", source, "text", {**sample_variables(), **extra}).html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ customer_email.__class__.__base__.__subclasses__() }}",
+        "{{ amount.format.__globals__ }}",
+        "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c }}{% endfor %}",
+        "{{ config }}{{ self }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ namespace() }}",
+        "{{ range(10) }}",
+        "{{ 'x' * 100000000 }}",
+        "{{ ((9 ** 64) ** 64) ** 64 }}",
+    ],
+)
+def test_reaching_for_python_internals_is_refused(source):
+    with pytest.raises(TemplateError) as err:
+        html(source)
+    assert err.value.part == "html"
+    assert str(err.value).startswith("html: ")
+
+
+def test_an_undefined_variable_is_refused_with_the_available_names():
+    with pytest.raises(TemplateError) as err:
+        render("Hi {{ first_name }}", "<p>x</p>", "x", sample_variables())
+    message = str(err.value)
+    assert message.startswith("subject: ") and "'first_name' is undefined" in message
+    assert all(name in message for name in VARIABLES)
+
+
+def test_a_syntax_error_names_the_part_and_the_line():
+    with pytest.raises(TemplateError) as err:
+        render("ok", "<p>ok</p>", "line one\n{% if amount %}\nno end", sample_variables())
+    assert err.value.part == "text" and err.value.line is not None
+    assert "syntax error" in str(err.value)
+
+
+def test_an_expression_that_raises_is_refused():
+    with pytest.raises(TemplateError, match="ZeroDivisionError"):
+        html("{{ 1 / 0 }}")
+
+
+def test_html_is_autoescaped_and_text_and_subject_are_not():
+    rendered = render("{{ merchant_name }}", "<b>{{ merchant_name }}</b>", "{{ merchant_name }}",
+                      {**sample_variables(), "merchant_name": "Tom & Jerry <Co>"})
+    assert rendered.html == "<b>Tom &amp; Jerry &lt;Co&gt;</b>"
+    assert rendered.text == "Tom & Jerry <Co>"
+    assert rendered.subject == "Tom & Jerry <Co>"
+
+
+def test_a_subject_is_one_line():
+    assert render("Hello\r\nBcc: x@example.com", "h", "t", sample_variables()).subject == (
+        "Hello Bcc: x@example.com"
+    )
+    with pytest.raises(TemplateError, match="empty"):
+        render("{{ '' }}", "h", "t", sample_variables())
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "amount", "with_code"),
+    [
+        (4900, "USD", "$49.00", "$49.00 USD"),
+        (5000, "JPY", "¥5,000", "¥5,000 JPY"),
+        (123456789, "EUR", "€1,234,567.89", "€1,234,567.89 EUR"),
+        (1500, "KWD", "1.500 KWD", "1.500 KWD"),
+        (1234567, "BHD", "1,234.567 BHD", "1,234.567 BHD"),
+        (990, "GBP", "£9.90", "£9.90 GBP"),
+        (5, "usd", "$0.05", "$0.05 USD"),
+        (250000, "KRW", "₩250,000", "₩250,000 KRW"),
+        (1999, "CHF", "19.99 CHF", "19.99 CHF"),
+        (4900, "CAD", "CA$49.00", "CA$49.00 CAD"),
+    ],
+)
+def test_amounts_are_formatted_for_their_currency(minor, currency, amount, with_code):
+    assert format_amount(minor, currency) == amount
+    assert amount_with_currency(minor, currency) == with_code
+
+
+def test_the_default_templates_render_with_sample_data():
+    assert set(DEFAULT_TEMPLATES) == {"soft_decline", "new_card", "authentication"}
+    for spec in DEFAULT_TEMPLATES.values():
+        rendered = preview(spec["subject"], spec["html"], spec["text"])
+        link = sample_variables()["card_update_link"]
+        assert link in rendered.text and f'href="{link}"' in rendered.html
+        assert "Acme Inc" in rendered.subject and "{{" not in rendered.text + rendered.html
+
+
+def test_the_decline_reason_is_in_plain_words():
+    variables = sample_variables()
+    assert variables["decline_reason"].startswith("The customer's account is short on funds")
+    assert html("{{ decline_reason }}") == variables["decline_reason"].replace("'", "&#39;")
