@@ -116,9 +116,6 @@ def _backups(primary: str, backups: list[tuple[str, dict | None]]) -> list[dict]
         if name not in GATEWAYS or name == "test":
             raise OnboardingError(f"backup gateway must be stripe or braintree (got {name!r})")
         sealed.append({"gateway": name, "credentials": sealed_credentials(name, secrets)})
-    names = [b["gateway"] for b in sealed]
-    if len(set(names)) != len(names) or primary in names:
-        raise OnboardingError("each backup gateway must be a different gateway from the primary")
     return sealed
 
 

@@ -135,3 +135,23 @@ def test_a_retry_job_that_died_after_charging_sends_the_same_key_and_records_one
     assert retries[0].headers["Idempotency-Key"] == retries[1].headers["Idempotency-Key"] == f"{tx}-2"
     assert [a.outcome for a in attempts] == ["declined", "approved"]  # one charge recorded
     stripe_http.assert_done()
+
+
+def test_a_decline_cascades_to_the_backup_gateway_account(app, client, receiver, stripe_http):
+    """A second Stripe account (another MID) as backup: its own key, the same saved card."""
+    with app.app_context():
+        merchant = onboard(name="Two MIDs", webhook_url=receiver.url, gateway="stripe",
+                           gateway_credentials={"secret_key": "sk_test_" + "a" * 24},
+                           backup_gateways=[("stripe", {"secret_key": "sk_test_" + "b" * 24})])
+    stripe_http.reply(402, stripe_json("card_declined_insufficient_funds")).reply(200, stripe_intent())
+    r = execute(client, {"X-API-KEY": merchant.api_key}, originalDeclineCode="do_not_honor")
+    body = r.get_json()
+    assert body["success"] is True
+    assert body["strategyUsed"] == "backup_gateway" and body["gatewaysAttempted"] == 2
+    primary, backup = stripe_http.requests
+    assert primary.headers["Authorization"] == "Bearer sk_test_" + "a" * 24
+    assert backup.headers["Authorization"] == "Bearer sk_test_" + "b" * 24
+    assert primary.headers["Idempotency-Key"] != backup.headers["Idempotency-Key"]
+    with app.app_context():
+        gateways = [a.gateway for a in db.session.execute(select(Attempt).order_by(Attempt.seq)).scalars()]
+    assert gateways == ["stripe", "stripe@backup1"]

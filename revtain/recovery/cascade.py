@@ -44,8 +44,7 @@ class CascadeResult:
 
 @dataclass(frozen=True)
 class Step:
-    gateway: str
-    credentials: str | None  # encrypted
+    gateway: str  # as gateway_named() reads it
     token: str
     strategy: str
 
@@ -54,15 +53,21 @@ class GatewayUnavailable(RuntimeError):
     """The client's gateway is misconfigured: nothing can be charged through it."""
 
 
+BACKUP_MARK = "@backup"
+
+
 def gateway_named(client: Client, name: str) -> Gateway:
-    if name == client.gateway:
-        encrypted = client.gateway_credentials_encrypted
+    """``stripe`` is the primary gateway; ``stripe@backup2`` the second backup (another account
+    or MID of any gateway), as attempts record them."""
+    kind, _, number = name.partition(BACKUP_MARK)
+    if number:
+        backups = client.backup_gateways or []
+        index = int(number) - 1 if number.isdigit() else -1
+        encrypted = backups[index].get("credentials") if 0 <= index < len(backups) else None
     else:
-        encrypted = next(
-            (b.get("credentials") for b in client.backup_gateways or [] if b.get("gateway") == name), None
-        )
+        encrypted = client.gateway_credentials_encrypted if kind == client.gateway else None
     try:
-        return for_name(name, decrypt(encrypted) if encrypted else None)
+        return for_name(kind, decrypt(encrypted) if encrypted else None)
     except (ValueError, LookupError) as exc:
         raise GatewayUnavailable(f"gateway {name} of client {client.id}: {exc}") from None
 
@@ -77,19 +82,18 @@ def token_usable(gateway: str, token: str) -> bool:
 
 
 def decline_of(gateway: str, result: ChargeResult) -> Decline:
-    return classify_result(gateway, result.decline_code, result.network_code, result.advice_code)
+    kind = gateway.partition(BACKUP_MARK)[0]
+    return classify_result(kind, result.decline_code, result.network_code, result.advice_code)
 
 
 def plan(client: Client, recovery: Recovery, first_strategy: str) -> list[Step]:
     primary = recovery.payment_method_token
-    steps = [Step(client.gateway, client.gateway_credentials_encrypted, primary, first_strategy)]
-    steps += [
-        Step(client.gateway, client.gateway_credentials_encrypted, token, "fallback_token")
-        for token in recovery.fallback_tokens or []
-    ]
-    for backup in (client.backup_gateways or [])[:2]:
+    steps = [Step(client.gateway, primary, first_strategy)]
+    steps += [Step(client.gateway, token, "fallback_token") for token in recovery.fallback_tokens or []]
+    for number, backup in enumerate((client.backup_gateways or [])[:2], start=1):
         if token_usable(backup["gateway"], primary):
-            steps.append(Step(backup["gateway"], backup.get("credentials"), primary, "backup_gateway"))
+            name = f"{backup['gateway']}{BACKUP_MARK}{number}"
+            steps.append(Step(name, primary, "backup_gateway"))
     return steps
 
 
