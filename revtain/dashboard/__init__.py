@@ -111,4 +111,4 @@ def index():
     return redirect(url_for("dashboard.recoveries"))
 
 
-from . import auth, recoveries, reports, settings, users, webhooks  # noqa: E402, F401  (routes)
+from . import auth, dunning, recoveries, reports, settings, users, webhooks  # noqa: E402, F401  (routes)

@@ -1,0 +1,351 @@
+"""The dunning editor in the dashboard: templates (copy, preview, save, test send), sequences (steps,
+publish, archive), roles, CSRF and tenant isolation, down to the email a customer receives."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from revtain.dashboard.accounts import create_user
+from revtain.dunning import sequences
+from revtain.dunning.sequences import StepSpec
+from revtain.extensions import db
+from revtain.models import Client, DunningSequence, MessageTemplate, TemplateVersion
+from revtain.onboarding import onboard
+from tests.support.jobs import sweep
+from tests.test_dashboard import PASSWORD, csrf_of, login, text
+
+START = "2026-03-17T12:00:00+00:00"
+LINK = re.compile(r"http://revtain\.test/api/recovery/update-card/([A-Za-z0-9_-]+)")
+NEW_SUBJECT = "{{ merchant_name }}: please update your card"
+NEW_TEXT = ("Hello {{ customer_email }}, your payment of {{ amount_with_currency }} failed "
+            "({{ decline_reason }}).\nUpdate your card: {{ card_update_link }}\n")
+NEW_HTML = "<p>Hello {{ customer_email }}</p><p><a href=\"{{ card_update_link }}\">Update</a></p>"
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.received: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.port = port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp):
+    smtp.received.clear()
+    return smtp
+
+
+@pytest.fixture
+def app(make_app, inbox):
+    return make_app(FROZEN_NOW=START, MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=inbox.port,
+                    MAIL_SMTP_TLS="none", MAIL_FROM="Revtain <dunning@revtain.test>")
+
+
+@pytest.fixture
+def merchant(app):
+    with app.app_context():
+        issued = onboard(name="Acme Inc", webhook_url=None, brand_name="Acme Cloud")
+        for role in ("admin", "marketing", "finance"):
+            create_user(issued.client_id, f"{role}@acme.example", role, PASSWORD)
+    return issued
+
+
+@pytest.fixture
+def other(app):
+    with app.app_context():
+        issued = onboard(name="Other Co", webhook_url=None)
+        client = db.session.get(Client, issued.client_id)
+        template = db.session.execute(select(MessageTemplate).where(
+            MessageTemplate.client_id == client.id, MessageTemplate.builtin == "new_card")).scalar_one()
+        own = sequences.copy_template(template, "Theirs")
+        sequence = sequences.create_sequence(client, "Their sequence", [StepSpec(own.id, 0)])
+        return {"template": own.id, "builtin": template.id, "sequence": sequence.id}
+
+
+@pytest.fixture
+def marketing(client, merchant):
+    assert login(client, "marketing@acme.example").status_code == 302
+    return client
+
+
+def builtin_id(app, client_id, key="new_card") -> str:
+    with app.app_context():
+        return db.session.execute(select(MessageTemplate.id).where(
+            MessageTemplate.client_id == client_id, MessageTemplate.builtin == key)).scalar_one()
+
+
+def token(client, page="/dashboard/dunning") -> str:
+    r = client.get(page)
+    assert r.status_code == 200, page
+    return csrf_of(r.get_data(as_text=True))
+
+
+def copy(client, template_id) -> str:
+    r = client.post(f"/dashboard/dunning/templates/{template_id}/copy", data={"csrf_token": token(client)})
+    assert r.status_code == 302
+    return r.headers["Location"].rsplit("/", 1)[1]
+
+
+def template_form(client, template_id, action, **fields):
+    page = f"/dashboard/dunning/templates/{template_id}"
+    data = {"csrf_token": token(client, page), "name": "My card email", "subject": NEW_SUBJECT,
+            "html": NEW_HTML, "text": NEW_TEXT, action: action.capitalize(), **fields}
+    return client.post(page, data=data)
+
+
+def step_fields(*steps) -> dict[str, str]:
+    data = {}
+    for n, (delay, template_id, applies) in enumerate(steps):
+        data.update({f"steps-{n}-delay_hours": str(delay), f"steps-{n}-channel": "email",
+                     f"steps-{n}-template_id": template_id, f"steps-{n}-applies_to": applies})
+    return data
+
+
+def save_sequence(client, sequence_id, *steps, **fields):
+    page = f"/dashboard/dunning/sequences/{sequence_id}"
+    data = {"csrf_token": token(client, page), "name": "Main", "quiet_start": "21", "quiet_end": "8",
+            "save": "Save draft", **step_fields(*steps), **fields}
+    return client.post(page, data=data)
+
+
+def new_sequence(client, name="Main") -> str:
+    r = client.post("/dashboard/dunning/sequences/new", data={"csrf_token": token(client), "name": name})
+    assert r.status_code == 302
+    return r.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_marketing_edits_a_copy_publishes_it_and_the_next_email_uses_the_new_text(app, marketing, merchant,
+                                                                                  inbox):
+    listing = text(marketing.get("/dashboard/dunning"))
+    assert 'href="/dashboard/dunning"' in listing and "Copy to edit" in listing
+    assert "No sequence is published" in listing
+    default = builtin_id(app, merchant.client_id)
+    assert "Default template: read-only" in text(marketing.get(f"/dashboard/dunning/templates/{default}"))
+
+    template_id = copy(marketing, default)
+    page = text(marketing.get(f"/dashboard/dunning/templates/{template_id}"))
+    for variable in ("customer_email", "amount", "currency", "amount_with_currency", "merchant_name",
+                     "card_update_link", "decline_reason"):
+        assert "{{ " + variable + " }}" in page
+    assert "Version history" in page
+
+    # Preview: rendered with the sample data, nothing saved
+    r = template_form(marketing, template_id, "preview")
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    preview_text = re.search(r'<pre class="wrap" id="preview-text">(.*?)</pre>', body, re.S).group(1)
+    assert "Hello jane.doe@example.com, your payment of $49.00 USD failed" in text(r)
+    assert "jane.doe@example.com" in preview_text and "{{" not in preview_text
+    assert "Acme Cloud: please update your card" in text(r)
+    assert re.search(r'<iframe[^>]* sandbox srcdoc="&lt;p&gt;Hello jane.doe@example.com', body)
+    assert "<p>Hello jane.doe" not in body  # the HTML preview is never live markup on the page
+    with app.app_context():
+        assert db.session.get(MessageTemplate, template_id).current_version == 1
+
+    # Save: a new version, listed in the history
+    r = template_form(marketing, template_id, "save")
+    assert r.status_code == 302
+    with app.app_context():
+        saved = db.session.get(MessageTemplate, template_id)
+        assert (saved.current_version, saved.name, saved.text) == (2, "My card email", NEW_TEXT)
+        assert [v.version for v in saved.versions] == [1, 2]
+    page = text(marketing.get(f"/dashboard/dunning/templates/{template_id}"))
+    assert "Saved My card email, version 2" in page and "2 (current)" in page
+
+    # A sequence using it: add a step, save, publish
+    sequence_id = new_sequence(marketing)
+    page = f"/dashboard/dunning/sequences/{sequence_id}"
+    r = marketing.post(page, data={"csrf_token": token(marketing, page), "name": "Main", "quiet_start": "21",
+                                   "quiet_end": "8", "add_step": "Add a step"})
+    assert r.status_code == 200 and "Step 1" in text(r) and 'name="steps-0-delay_hours"' in text(r)
+    r = save_sequence(marketing, sequence_id, (0, template_id, "any"))
+    assert r.status_code == 302
+    r = marketing.post(f"{page}/publish", data={"csrf_token": token(marketing, page)})
+    assert r.status_code == 302
+    page_text = text(marketing.get(page))
+    assert "Main v1 is live" in page_text and "Live:" in page_text
+    assert "Main" in text(marketing.get("/dashboard/dunning")).split("Live sequence")[1]
+    with app.app_context():
+        live = sequences.published_for(merchant.client_id)
+        assert live.id == sequence_id
+        assert db.session.get(TemplateVersion, live.steps[0].template_version_id).version == 2
+
+    # The next failed payment gets the new text
+    r = app.test_client().post("/api/recovery/execute", headers={"X-API-KEY": merchant.api_key}, json={
+        "paymentMethodToken": "pm_old_card", "amount": 4900, "currency": "USD",
+        "originalDeclineCode": "expired_card", "customerEmail": "jo@example.com", "idempotencyKey": "inv_1"})
+    assert r.status_code in (200, 202, 403), r.get_data()
+    sweep(app)
+    (mail,) = inbox.received
+    assert mail["To"] == "jo@example.com"
+    assert mail["Subject"] == "Acme Cloud: please update your card"
+    plain = mail.get_body(("plain",)).get_content()
+    assert plain.startswith("Hello jo@example.com, your payment of $49.00 USD failed")
+    assert LINK.search(plain)
+
+
+def test_a_template_reaching_python_internals_is_refused_with_the_error(app, marketing, merchant):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    for action in ("preview", "save"):
+        r = template_form(marketing, template_id, action, html="<p>{{ ''.__class__.__mro__ }}</p>")
+        assert r.status_code == 400
+        page = text(r)
+        assert "The template does not render" in page and "Html: not allowed" in page
+    r = template_form(marketing, template_id, "save", text="Hi {{ first_name }}")
+    assert r.status_code == 400 and "'first_name' is undefined" in text(r)
+    with app.app_context():
+        assert db.session.get(MessageTemplate, template_id).current_version == 1
+
+
+def test_bad_input_is_a_form_error(app, marketing, merchant, other):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    r = template_form(marketing, template_id, "save", subject="", name="")
+    assert r.status_code == 400 and "This field is required" in text(r)
+    r = template_form(marketing, template_id, "save", name="Payment failed: needs a new card")
+    assert r.status_code == 400 and "already a template named" in text(r)
+
+    sequence_id = new_sequence(marketing)
+    for steps, fields, message in (
+        ([("soon", template_id, "any")], {}, "Not a valid integer"),
+        ([(99999, template_id, "any")], {}, "Number must be between 0 and 2160"),
+        ([(0, other["template"], "any")], {}, "Not a valid choice"),
+        ([(0, template_id, "sometimes")], {}, "Not a valid choice"),
+        ([(0, template_id, "any")], {"quiet_start": "25"}, "Number must be between 0 and 23"),
+        ([(0, template_id, "any")], {"from_address": "nope"}, "From address is not an email address"),
+    ):
+        r = save_sequence(marketing, sequence_id, *steps, **fields)
+        assert r.status_code == 400, message
+        assert message in text(r)
+    with app.app_context():
+        assert db.session.get(DunningSequence, sequence_id).steps == []
+
+    # publishing a sequence without steps, sending a test to a non-address
+    page = f"/dashboard/dunning/sequences/{sequence_id}"
+    r = marketing.post(f"{page}/publish", data={"csrf_token": token(marketing, page)})
+    assert r.status_code == 400 and "at least one step" in text(r)
+    r = marketing.post(f"/dashboard/dunning/templates/{template_id}/test",
+                       data={"test-csrf_token": token(marketing), "test-to_address": "nobody"})
+    assert r.status_code == 400 and "Not sent: Not an email address" in text(r)
+
+
+def test_a_test_send_reaches_the_address(app, marketing, merchant, inbox):
+    default = builtin_id(app, merchant.client_id, "soft_decline")
+    r = marketing.post(f"/dashboard/dunning/templates/{default}/test",
+                       data={"test-csrf_token": token(marketing), "test-to_address": "me@acme.example"})
+    assert r.status_code == 302
+    assert "Test email sent to me@acme.example" in text(marketing.get(r.headers["Location"]))
+    (mail,) = inbox.received
+    assert mail["To"] == "me@acme.example" and mail["Subject"].startswith("[Test] Your Acme Cloud payment")
+
+
+def test_defaults_and_published_sequences_are_read_only_then_archived(app, marketing, merchant):
+    default = builtin_id(app, merchant.client_id)
+    r = template_form(marketing, default, "save")
+    assert r.status_code == 400 and "read-only" in text(r)
+    sequence_id = new_sequence(marketing)
+    two = ((0, default, "hard"), (48, default, "any"))
+    assert save_sequence(marketing, sequence_id, *two).status_code == 302
+    page = f"/dashboard/dunning/sequences/{sequence_id}"
+    # removing a step on save
+    r = save_sequence(marketing, sequence_id, *two, **{"steps-1-remove": "y"})
+    assert r.status_code == 302
+    assert marketing.post(f"{page}/publish", data={"csrf_token": token(marketing, page)}).status_code == 302
+    r = save_sequence(marketing, sequence_id, (0, default, "any"))
+    assert r.status_code == 400 and "cannot be edited" in text(r)
+    r = marketing.post(f"{page}/new-version", data={"csrf_token": token(marketing, page)})
+    assert r.status_code == 302
+    draft_id = r.headers["Location"].rsplit("/", 1)[1]
+    assert "Main v2" in text(marketing.get(r.headers["Location"]))
+    assert marketing.post(f"{page}/archive", data={"csrf_token": token(marketing, page)}).status_code == 302
+    with app.app_context():
+        assert db.session.get(DunningSequence, sequence_id).status == "archived"
+        assert len(db.session.get(DunningSequence, sequence_id).steps) == 1
+        assert db.session.get(DunningSequence, draft_id).status == "draft"
+        assert sequences.published_for(merchant.client_id) is None
+    assert "No sequence is live" in text(marketing.get(page))
+
+
+def test_finance_cannot_see_or_post_to_the_editor(app, client, merchant):
+    login(client, "finance@acme.example")
+    nav = text(client.get("/dashboard/recoveries"))
+    assert 'href="/dashboard/dunning"' not in nav
+    default = builtin_id(app, merchant.client_id)
+    assert client.get("/dashboard/dunning").status_code == 403
+    assert client.get(f"/dashboard/dunning/templates/{default}").status_code == 403
+    csrf = token(client, "/dashboard/recoveries")
+    for path in (f"/dashboard/dunning/templates/{default}/copy", "/dashboard/dunning/templates/new",
+                 "/dashboard/dunning/sequences/new"):
+        assert client.post(path, data={"csrf_token": csrf, "name": "Mine", "subject": "s", "html": "h",
+                                       "text": "t", "save": "Save"}).status_code == 403, path
+    with app.app_context():
+        assert len(db.session.execute(select(MessageTemplate)).scalars().all()) == 3
+        assert db.session.execute(select(DunningSequence)).scalars().all() == []
+
+
+@pytest.mark.parametrize("role", ["admin", "marketing"])
+def test_admin_and_marketing_see_the_nav_link(client, merchant, role):
+    login(client, f"{role}@acme.example")
+    assert 'href="/dashboard/dunning"' in text(client.get("/dashboard/recoveries"))
+    assert client.get("/dashboard/dunning").status_code == 200
+    assert client.get("/dashboard/dunning/templates/new").status_code == 200
+
+
+def test_posts_without_a_csrf_token_are_refused(app, marketing, merchant):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    r = marketing.post(f"/dashboard/dunning/templates/{template_id}", data={
+        "name": "x", "subject": NEW_SUBJECT, "html": NEW_HTML, "text": NEW_TEXT, "save": "Save"})
+    assert r.status_code == 400 and "This form has expired" in text(r)
+    sequence_id = new_sequence(marketing)
+    assert marketing.post(f"/dashboard/dunning/templates/{template_id}/copy").status_code == 400
+    assert marketing.post(f"/dashboard/dunning/sequences/{sequence_id}/publish").status_code == 400
+    assert marketing.post("/dashboard/dunning/sequences/new", data={"name": "x"}).status_code == 400
+    r = marketing.post(f"/dashboard/dunning/sequences/{sequence_id}",
+                       data={"name": "x", "save": "Save draft", "quiet_start": "1", "quiet_end": "2"})
+    assert r.status_code == 400 and "This form has expired" in text(r)
+    with app.app_context():
+        assert db.session.get(MessageTemplate, template_id).current_version == 1
+        assert len(db.session.execute(select(DunningSequence)).scalars().all()) == 1
+        assert db.session.get(DunningSequence, sequence_id).name == "Main"
+
+
+def test_another_clients_templates_and_sequences_are_404(app, marketing, merchant, other):
+    csrf = token(marketing)
+    for template_id in (other["template"], other["builtin"], "01NOPE"):
+        base = f"/dashboard/dunning/templates/{template_id}"
+        assert marketing.get(base).status_code == 404
+        assert marketing.post(base, data={"csrf_token": csrf, "name": "x", "subject": "s", "html": "h",
+                                          "text": "t", "save": "Save"}).status_code == 404
+        assert marketing.post(f"{base}/copy", data={"csrf_token": csrf}).status_code == 404
+        assert marketing.post(f"{base}/test", data={"test-csrf_token": csrf,
+                                                    "test-to_address": "me@acme.example"}).status_code == 404
+    base = f"/dashboard/dunning/sequences/{other['sequence']}"
+    assert marketing.get(base).status_code == 404
+    for action in ("", "/publish", "/archive", "/new-version"):
+        assert marketing.post(base + action, data={"csrf_token": csrf}).status_code == 404, action
+    listing = text(marketing.get("/dashboard/dunning"))
+    assert "Theirs" not in listing and "Their sequence" not in listing
+    with app.app_context():
+        theirs = db.session.get(DunningSequence, other["sequence"])
+        assert theirs.status == "draft" and theirs.version == 1
