@@ -159,7 +159,7 @@ def test_marketing_edits_a_copy_publishes_it_and_the_next_email_uses_the_new_tex
     assert "Hello jane.doe@example.com, your payment of $49.00 USD failed" in text(r)
     assert "jane.doe@example.com" in preview_text and "{{" not in preview_text
     assert "Acme Cloud: please update your card" in text(r)
-    assert re.search(r'<iframe[^>]* sandbox srcdoc="&lt;p&gt;Hello jane.doe@example.com', body)
+    assert re.search(r'<pre class="wrap" id="preview-html">&lt;p&gt;Hello jane.doe@example.com', body)
     assert "<p>Hello jane.doe" not in body  # the HTML preview is never live markup on the page
     with app.app_context():
         assert db.session.get(MessageTemplate, template_id).current_version == 1
