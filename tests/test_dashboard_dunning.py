@@ -3,13 +3,9 @@ publish, archive), roles, CSRF and tenant isolation, down to the email a custome
 
 from __future__ import annotations
 
-import email
 import re
-import socket
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from revtain.dashboard.accounts import create_user
@@ -19,6 +15,7 @@ from revtain.extensions import db
 from revtain.models import Client, DunningSequence, MessageTemplate, TemplateVersion
 from revtain.onboarding import onboard
 from tests.support.jobs import sweep
+from tests.support.smtp import smtp_server
 from tests.test_dashboard import PASSWORD, csrf_of, login, text
 
 START = "2026-03-17T12:00:00+00:00"
@@ -29,32 +26,14 @@ NEW_TEXT = ("Hello {{ customer_email }}, your payment of {{ amount_with_currency
 NEW_HTML = "<p>Hello {{ customer_email }}</p><p><a href=\"{{ card_update_link }}\">Update</a></p>"
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
 def smtp():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
+    yield from smtp_server()
 
 
 @pytest.fixture
 def inbox(smtp):
-    smtp.received.clear()
-    return smtp
+    return smtp.clear()
 
 
 @pytest.fixture

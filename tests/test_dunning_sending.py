@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
 
 from revtain.clock import now as clock_now
@@ -26,41 +25,21 @@ from revtain.queues import enqueue_many
 from revtain.scheduler import _enqueue_due
 from revtain.worker import make_worker
 from tests.support.jobs import sweep
+from tests.support.smtp import smtp_server
 
 START = "2026-03-17T12:00:00+00:00"
 T0 = datetime(2026, 3, 17, 12, tzinfo=UTC)
 LINK = re.compile(r"http://revtain\.test/api/recovery/update-card/([A-Za-z0-9_-]+)")
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.received.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
 def smtp():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
+    yield from smtp_server()
 
 
 @pytest.fixture
 def inbox(smtp):
-    smtp.received.clear()
-    smtp.envelopes.clear()
-    return smtp
+    return smtp.clear()
 
 
 @pytest.fixture

@@ -11,16 +11,13 @@ production behind the merchant's CNAME.
 
 from __future__ import annotations
 
-import email
 import os
-import socket
-import time
 from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+
+from tests.support.smtp import Inbox, smtp_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CARD_UPDATE_HOSTS = ("pay.acme.test",)
@@ -71,40 +68,7 @@ def screenshot_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.received: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float, explain=lambda: "") -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"expected {count} email(s) at the SMTP server, got {len(self.received)}\n{explain()}"
-                )
-            time.sleep(0.05)
-        return list(self.received)
-
-
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1 (plain, no TLS) on a free port."""
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    inbox = Inbox(port)
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+    yield from smtp_server()

@@ -37,10 +37,11 @@ from revtain.dunning.sequences import StepSpec
 from revtain.extensions import db
 from revtain.models import Client, MessageTemplate
 from revtain.onboarding import IssuedCredentials, onboard
-from tests.browser.conftest import CARD_UPDATE_HOSTS, Inbox
+from tests.browser.conftest import CARD_UPDATE_HOSTS
 from tests.conftest import ENCRYPTION_KEY, _clean
 from tests.support.processes import Stack
 from tests.support.receiver import Receiver
+from tests.support.smtp import Inbox
 
 DOMAIN = CARD_UPDATE_HOSTS[0]
 BRAND = "Acme Cloud"
