@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import redis
 from rq import Queue
+from rq.job import Job
 
 from .redis_conn import connection
 
@@ -30,26 +31,51 @@ def queue(name: str) -> Queue:
     return Queue(name, connection=connection())
 
 
-def enqueue_many(queue_name: str, func: str, ids: Iterable[str]) -> int:
+# One job id per row, so the scheduler can tell whether a row's job is still waiting in Redis.
+_JOB_KIND = {DELIVER_WEBHOOK: "delivery", RUN_RECOVERY_RETRY: "recovery", SEND_DUNNING_MESSAGE: "message"}
+_WAITING = {b"queued", b"started", b"deferred", b"scheduled"}
+
+
+def job_id(func: str, row_id: str) -> str:
+    return f"{_JOB_KIND[func]}-{row_id}"
+
+
+def _still_waiting(q: Queue, func: str, ids: list[str]) -> set[str]:
+    pipe = q.connection.pipeline(transaction=False)
+    for row_id in ids:
+        pipe.hget(Job.key_for(job_id(func, row_id)), "status")
+    return {row_id for row_id, status in zip(ids, pipe.execute(), strict=True) if status in _WAITING}
+
+
+def enqueue_many(queue_name: str, func: str, ids: Iterable[str], skip_waiting: bool = False) -> int:
+    """Enqueue a job per row; with ``skip_waiting``, not for rows whose job is still in Redis
+    (the scheduler re-enqueues only work that was lost, never work that is merely queued)."""
     ids = list(ids)
     if not ids:
         return 0
     q = queue(queue_name)
     try:
-        q.enqueue_many([Queue.prepare_data(func, args=(row_id,), result_ttl=300) for row_id in ids])
+        if skip_waiting:
+            waiting = _still_waiting(q, func, ids)
+            ids = [row_id for row_id in ids if row_id not in waiting]
+        if ids:
+            q.enqueue_many(
+                [Queue.prepare_data(func, args=(row_id,), job_id=job_id(func, row_id), result_ttl=300)
+                 for row_id in ids]
+            )
     except redis.RedisError as exc:
         log.warning("could not enqueue %d %s jobs (the scheduler will retry): %s", len(ids), func, exc)
         return 0
     return len(ids)
 
 
-def enqueue_deliveries(delivery_ids: Iterable[str | None]) -> int:
-    return enqueue_many(WEBHOOKS, DELIVER_WEBHOOK, [d for d in delivery_ids if d])
+def enqueue_deliveries(delivery_ids: Iterable[str | None], skip_waiting: bool = False) -> int:
+    return enqueue_many(WEBHOOKS, DELIVER_WEBHOOK, [d for d in delivery_ids if d], skip_waiting)
 
 
-def enqueue_recovery_retries(recovery_ids: Iterable[str]) -> int:
-    return enqueue_many(RECOVERIES, RUN_RECOVERY_RETRY, recovery_ids)
+def enqueue_recovery_retries(recovery_ids: Iterable[str], skip_waiting: bool = False) -> int:
+    return enqueue_many(RECOVERIES, RUN_RECOVERY_RETRY, recovery_ids, skip_waiting)
 
 
-def enqueue_messages(message_ids: Iterable[str]) -> int:
-    return enqueue_many(DUNNING, SEND_DUNNING_MESSAGE, message_ids)
+def enqueue_messages(message_ids: Iterable[str], skip_waiting: bool = False) -> int:
+    return enqueue_many(DUNNING, SEND_DUNNING_MESSAGE, message_ids, skip_waiting)

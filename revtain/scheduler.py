@@ -1,9 +1,10 @@
 """The sweeper: finds due work in the database and enqueues it.
 
 Due rows are marked ``enqueued_at`` so one scheduler tick does not enqueue the same row twice;
-a row whose job never claimed it (Redis flushed, worker lost) is enqueued again after
-``REENQUEUE_AFTER_SECONDS``. On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several schedulers
-run side by side.
+a row whose job never claimed it is looked at again after ``REENQUEUE_AFTER_SECONDS`` and enqueued
+again only if its job is no longer waiting in Redis (Redis flushed, worker lost), so a deep
+backlog never fills Redis with copies of the same job. On PostgreSQL, ``FOR UPDATE SKIP LOCKED``
+lets several schedulers run side by side.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -32,7 +33,7 @@ def _enqueue_due(
     model,
     due: ColumnElement,
     wanted: ColumnElement[bool],
-    enqueue: Callable[[Iterable[str]], int],
+    enqueue: Callable[..., int],
     now: datetime,
 ) -> int:
     stale = now - timedelta(seconds=current_app.config["REENQUEUE_AFTER_SECONDS"])
@@ -48,8 +49,7 @@ def _enqueue_due(
     if ids:
         db.session.execute(update(model).where(model.id.in_(ids)).values(enqueued_at=now))
     db.session.commit()
-    enqueue(ids)
-    return len(ids)
+    return enqueue(ids, skip_waiting=True)
 
 
 def tick() -> dict[str, int]:

@@ -19,11 +19,7 @@ from revtain.dunning.sequences import SequenceError, StepSpec
 from revtain.dunning.templates import TemplateError
 from revtain.extensions import db
 from revtain.models import Client, Message, MessageTemplate, Recovery, TemplateVersion
-from revtain.models.dunning import PENDING
 from revtain.onboarding import onboard
-from revtain.queues import enqueue_many
-from revtain.scheduler import _enqueue_due
-from revtain.worker import make_worker
 from tests.support.jobs import sweep
 from tests.support.smtp import smtp_server
 
@@ -53,14 +49,8 @@ def advance(app, **delta) -> None:
 
 
 def sweep_dunning(app) -> int:
-    """What the scheduler and a worker do for due messages (until they are wired in: see the report)."""
-    with app.app_context():
-        count = _enqueue_due(
-            Message, Message.send_at, Message.status == PENDING,
-            lambda ids: enqueue_many("dunning", "revtain.dunning.sending.send_message", ids), clock_now(),
-        )
-    make_worker(app, ("dunning",)).work(burst=True, logging_level="WARNING")
-    return count
+    """One scheduler tick and a burst worker: the due messages sent."""
+    return sweep(app)["messages"]
 
 
 def setup_merchant(app, *, steps=((0, "new_card", "any"),), publish=True, timezone="UTC", **seq):

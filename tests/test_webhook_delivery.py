@@ -147,3 +147,20 @@ def test_replay_of_an_unknown_event_is_a_readable_error(runner):
     result = runner.invoke(args=["webhooks", "replay", "01ZZZZZZZZZZZZZZZZZZZZZZZZ"])
     assert result.exit_code != 0
     assert "cannot replay" in result.output
+
+
+def test_a_backlogged_job_is_not_enqueued_again_while_it_waits(frozen_app, receiver):
+    """A row whose job is still queued (workers behind) gets no second copy of the job."""
+    app = frozen_app
+    with app.app_context():
+        merchant = onboard(name="Acme", webhook_url=receiver.url)
+    recover_once(app, merchant.api_key)  # enqueued, but no worker runs it yet
+    advance(app, app.config["REENQUEUE_AFTER_SECONDS"])
+    with app.app_context():
+        from revtain.queues import WEBHOOKS, queue
+        from revtain.scheduler import tick
+
+        assert tick()["deliveries"] == 0  # still waiting in Redis: not enqueued again
+        assert queue(WEBHOOKS).count == 1
+    run_jobs(app)
+    assert len(receiver.wait_for(1)) == 1
