@@ -56,6 +56,7 @@ PG_SERVER = f"postgresql://postgres@{HOST}:5432"
 REDIS_SERVER = f"redis://{HOST}:6379"
 PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 RECOVERY_QUEUE = "recoveries"
+STALL_S = 120.0  # abort when no recovery leaves 'queued' for this long
 TEARDOWN_RESERVE_S = 45.0  # of --timeout, kept for stopping, analysing and cleaning up
 FOREIGN_WARN_CORES = 0.10
 
@@ -480,6 +481,7 @@ def wait_done(database_url: str, redis_url: str, procs: list[Proc], n: int, t0: 
     began = time.monotonic()
     next_count = next_progress = began
     last_progress = (began, 0)
+    last_change = (began, 0)  # when the number of finished recoveries last moved
     rq_redis = redis_client(redis_url)
     with pg_connect(database_url) as conn, contextlib.closing(rq_redis):
         while True:
@@ -508,6 +510,12 @@ def wait_done(database_url: str, redis_url: str, procs: list[Proc], n: int, t0: 
                 state.redis_peak_mb = max(state.redis_peak_mb, redis_mb)
                 if queued == 0:
                     state.finished = True
+                    break
+                if done != last_change[1]:
+                    last_change = (now, done)
+                elif since_t0 > STALL_S and now - last_change[0] > STALL_S:
+                    state.aborted = (f"no recovery left 'queued' for {STALL_S:.0f} s; scheduler log:\n"
+                                     f"{procs[0].tail(8)}")
                     break
                 if redis_mb > redis_max_mb:  # a shared Redis: duplicated jobs must not exhaust it
                     state.aborted = f"Redis uses {redis_mb:.0f} MB (over --redis-max-mb {redis_max_mb:g})"
@@ -690,9 +698,11 @@ def print_report(args: argparse.Namespace, res: Results, run: RunState, t0_margi
             print("  WARNING: an attempt started before its row was due")
     print(f"{'RQ jobs run (Job OK) / raised':<{width}}{res.jobs_ok:,} / {res.job_errors:,} "
           f"(failed registry {res.failed_jobs:,}; {res.left_in_queue:,} jobs left in the queue at stop)")
-    print(f"{'scheduler enqueued (rows, ticks, max/tick)':<{width}}{res.enqueued:,} in {res.enqueue_ticks:,} "
-          f"ticks, at most {res.max_enqueued_in_a_tick:,} in one "
-          f"({max(0, res.enqueued - n):,} enqueues beyond one per recovery)")
+    print(f"{'scheduler: rows enqueued (its log)':<{width}}{res.enqueued:,} in {res.enqueue_ticks:,} ticks, "
+          f"at most {res.max_enqueued_in_a_tick:,} in one")
+    jobs = res.jobs_ok + res.job_errors + res.left_in_queue
+    print(f"{'jobs in Redis in all (run + left queued)':<{width}}{jobs:,} "
+          f"({max(0, jobs - n):,} beyond one per recovery)")
     print(f"{'RQ queue length, max / Redis used, max':<{width}}{run.max_queue:,} jobs / "
           f"{run.redis_peak_mb:.0f} MB (sampled every second)")
     print(f"{'outbox events / deliveries written':<{width}}{res.events:,} / {res.deliveries:,}")
