@@ -698,7 +698,7 @@ def print_report(args: argparse.Namespace, res: Results, run: RunState, t0_margi
             print("  WARNING: an attempt started before its row was due")
     print(f"{'RQ jobs run (Job OK) / raised':<{width}}{res.jobs_ok:,} / {res.job_errors:,} "
           f"(failed registry {res.failed_jobs:,}; {res.left_in_queue:,} jobs left in the queue at stop)")
-    print(f"{'scheduler: rows enqueued (its log)':<{width}}{res.enqueued:,} in {res.enqueue_ticks:,} ticks, "
+    print(f"{'scheduler: rows picked per its log':<{width}}{res.enqueued:,} in {res.enqueue_ticks:,} ticks, "
           f"at most {res.max_enqueued_in_a_tick:,} in one")
     jobs = res.jobs_ok + res.job_errors + res.left_in_queue
     print(f"{'jobs in Redis in all (run + left queued)':<{width}}{jobs:,} "
