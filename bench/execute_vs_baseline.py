@@ -47,18 +47,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
-VENV_BIN = ROOT / ".venv" / "bin"
-PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-REVTAIN = str(VENV_BIN / "revtain") if (VENV_BIN / "revtain").exists() else "revtain"
+from common import (
+    BENCH_DIR,
+    FOREIGN_WARN_CORES,
+    HOST,
+    PROTECTED_DATABASES,
+    PYTHON,
+    REVTAIN,
+    ROOT,
+    log,
+    proc_cpu,
+    revtain_version,
+)
 
-HOST = "127.0.0.1"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_SERVER = "redis://127.0.0.1:6379"
 EXECUTE_PATH = "/api/recovery/execute"
 BASELINE_PATH = "/insert"
-PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 50.0
@@ -151,10 +156,6 @@ class Figures:
 # ---------------------------------------------------------------- helpers
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -207,26 +208,6 @@ def query(database_url: str, sql: str) -> list[tuple]:
             return [tuple(row) for row in conn.exec_driver_sql(sql)]
     finally:
         engine.dispose()
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _proc_cpu() -> dict[int, tuple[int, str, float]]:
-    """pid -> (ppid, comm, user+system CPU seconds), from /proc (Linux)."""
-    table: dict[int, tuple[int, str, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return table
 
 
 def _children_cpu() -> float:
@@ -349,14 +330,14 @@ class CpuMeter:
         return "other processes"
 
     def begin(self) -> None:
-        self.start = _proc_cpu()
+        self.start = proc_cpu()
         self.children = _children_cpu()
         self.started_at = time.monotonic()
 
     def end(self) -> tuple[float, dict[str, float]]:
         elapsed = time.monotonic() - self.started_at
         used: dict[str, float] = {}
-        for pid, (ppid, comm, seconds) in _proc_cpu().items():
+        for pid, (ppid, comm, seconds) in proc_cpu().items():
             delta = seconds - (self.start[pid][2] if pid in self.start else 0.0)
             if delta > 0:
                 category = self._category(pid, ppid, comm)
@@ -461,7 +442,6 @@ def parse_args() -> argparse.Namespace:
 
 CPU_ORDER = ("execute gunicorn", "baseline gunicorn", "postgres (bench db)", "postgres (wal/checkpoint)",
              "redis", "load generator", "kernel threads", "bench runner", "other processes")
-FOREIGN_WARN_CORES = 0.10
 
 
 def print_cpu(execute: Figures, baseline: Figures) -> None:
@@ -485,18 +465,6 @@ def print_cpu(execute: Figures, baseline: Figures) -> None:
         if foreign > FOREIGN_WARN_CORES:
             print(f"WARNING: other processes used {foreign:.2f} cores during the {f.name} phase; "
                   f"the figures are skewed -- run again on an idle machine")
-
-
-def revtain_version() -> str:
-    """The commit measured, and whether ``revtain/`` had uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "revtain"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + (" + uncommitted changes in revtain/" if dirty else "")
 
 
 def print_table(execute: Figures, baseline: Figures, connections: int, workers: int, loadgen: str,

@@ -45,20 +45,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
-VENV_BIN = ROOT / ".venv" / "bin"
-PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-REVTAIN = str(VENV_BIN / "revtain") if (VENV_BIN / "revtain").exists() else "revtain"
+from common import (  # bench/ runs as scripts, so bench/ is on sys.path
+    CLK_TCK,
+    FOREIGN_WARN_CORES,
+    HOST,
+    PROTECTED_DATABASES,
+    PYTHON,
+    REVTAIN,
+    ROOT,
+    log,
+    proc_cpu,
+    revtain_version,
+)
 
-HOST = "127.0.0.1"
 PG_SERVER = f"postgresql://postgres@{HOST}:5432"
 REDIS_SERVER = f"redis://{HOST}:6379"
-PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 RECOVERY_QUEUE = "recoveries"
 STALL_S = 120.0  # abort when no recovery leaves 'queued' for this long
 TEARDOWN_RESERVE_S = 45.0  # of --timeout, kept for stopping, analysing and cleaning up
-FOREIGN_WARN_CORES = 0.10
 
 AMOUNTS = (999, 1500, 1999, 2900, 4900, 9900, 19900, 49900)  # never 44: the test gateway's failure
 BINS = ("411111", "424242", "400005", "555555", "510510", "222300", "378282", None)
@@ -85,10 +89,6 @@ with app.app_context():
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def pg_connect(url: str, autocommit: bool = True):
@@ -137,18 +137,6 @@ def loadavg() -> str:
         return "?"
 
 
-def revtain_version() -> str:
-    """The commit measured, and whether ``revtain/`` had uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "revtain"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + (" + uncommitted changes in revtain/" if dirty else "")
-
-
 # ---------------------------------------------------------------- processes
 
 
@@ -195,26 +183,6 @@ def stop_all(procs: list[Proc]) -> None:
         p.terminate()
     for p in procs:
         p.stop()
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _proc_cpu() -> dict[int, tuple[int, str, float]]:
-    """pid -> (ppid, comm, user+system CPU seconds), from /proc (Linux)."""
-    table: dict[int, tuple[int, str, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return table
 
 
 def _cmdline(pid: int) -> str:
@@ -303,7 +271,7 @@ class CpuMeter:
         return "other processes"
 
     def begin(self) -> None:
-        self.start = _proc_cpu()
+        self.start = proc_cpu()
         self.machine_start = machine_busy()
         self.sched_start = {p.name: schedstat(p.pid) for p in self.procs}
         self.started_at = time.monotonic()
@@ -312,7 +280,7 @@ class CpuMeter:
         elapsed = time.monotonic() - self.started_at
         used: dict[str, float] = {}
         foreign: list[tuple[float, str]] = []
-        for pid, (ppid, comm, seconds) in _proc_cpu().items():
+        for pid, (ppid, comm, seconds) in proc_cpu().items():
             delta = seconds - (self.start[pid][2] if pid in self.start else 0.0)
             if delta > 0:
                 category = self._category(pid, ppid, comm, backends)
