@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
 from ..extensions import db
-from ..models import Client
+from ..models import Client, User
 from ..models.base import new_ulid
 from ..models.dunning import (
     APPLIES_TO,
@@ -73,16 +73,18 @@ def install_default_templates(client: Client, now: datetime | None = None) -> li
         )
         db.session.add(template)
         db.session.flush()
-        _snapshot(template, now)
+        _snapshot(template, now, None)
         added.append(template)
     db.session.commit()
     return added
 
 
-def _snapshot(template: MessageTemplate, now: datetime) -> TemplateVersion:
+def _snapshot(template: MessageTemplate, now: datetime, author: User | None) -> TemplateVersion:
+    """The saved template as an immutable version; ``author`` None: Revtain itself (the defaults)."""
     version = TemplateVersion(
         template_id=template.id, version=template.current_version, subject=template.subject,
         html=template.html, text=template.text, created_at=now,
+        author_id=author.id if author else None, author_email=author.email if author else None,
     )
     db.session.add(version)
     return version
@@ -100,8 +102,10 @@ def _check_name(client_id: str, name: str, template_id: str | None = None) -> st
     return name
 
 
-def create_template(client: Client, name: str, subject: str, html: str, text: str) -> MessageTemplate:
-    """A new template; refused (``TemplateError``) unless it renders with sample data."""
+def create_template(client: Client, name: str, subject: str, html: str, text: str, *,
+                    author: User | None = None) -> MessageTemplate:
+    """A new template saved by ``author``; refused (``TemplateError``) unless it renders with
+    sample data."""
     preview(subject, html, text, client)
     now = clock_now()
     template = MessageTemplate(
@@ -110,18 +114,19 @@ def create_template(client: Client, name: str, subject: str, html: str, text: st
     )
     db.session.add(template)
     db.session.flush()
-    _snapshot(template, now)
+    _snapshot(template, now, author)
     db.session.commit()
     return template
 
 
-def copy_template(template: MessageTemplate, name: str) -> MessageTemplate:
+def copy_template(template: MessageTemplate, name: str, *, author: User | None = None) -> MessageTemplate:
     client = db.session.get(Client, template.client_id)
-    return create_template(client, name, template.subject, template.html, template.text)
+    return create_template(client, name, template.subject, template.html, template.text, author=author)
 
 
 def update_template(
-    template: MessageTemplate, *, subject: str, html: str, text: str, name: str | None = None
+    template: MessageTemplate, *, subject: str, html: str, text: str, name: str | None = None,
+    author: User | None = None,
 ) -> MessageTemplate:
     """Save a new version; refused (``TemplateError``) unless it renders. Published sequences keep
     sending the version they pinned until they are published again."""
@@ -135,7 +140,7 @@ def update_template(
     template.subject, template.html, template.text = subject, html, text
     template.current_version += 1
     template.updated_at = now
-    _snapshot(template, now)
+    _snapshot(template, now, author)
     db.session.commit()
     return template
 
@@ -280,10 +285,10 @@ def new_version(sequence: DunningSequence) -> DunningSequence:
     return draft
 
 
-def publish(sequence: DunningSequence) -> DunningSequence:
-    """Make this the client's sequence: pin each step's current template version (each must
-    render), archive the sequence published before. Pending messages of that one are cancelled
-    when they come due."""
+def publish(sequence: DunningSequence, *, by: User | None = None) -> DunningSequence:
+    """Make this the client's sequence (``by`` a dashboard user): pin each step's current template
+    version (each must render), archive the sequence published before. Pending messages of that
+    one are cancelled when they come due."""
     if sequence.status != DRAFT:
         raise SequenceError(f"only a draft can be published (this one is {sequence.status})")
     if not sequence.steps:
@@ -304,6 +309,8 @@ def publish(sequence: DunningSequence) -> DunningSequence:
         db.session.flush()
     sequence.status = PUBLISHED
     sequence.published_at = now
+    sequence.published_by_id = by.id if by else None
+    sequence.published_by_email = by.email if by else None
     sequence.updated_at = now
     try:
         db.session.commit()

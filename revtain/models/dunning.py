@@ -66,6 +66,10 @@ class TemplateVersion(db.Model):
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who saved it: the dashboard user, kept as their id and email at the time (users are deleted
+    # when removed from a team; the history keeps its author). None: Revtain itself (the defaults).
+    author_id: Mapped[str | None] = mapped_column(String(26))
+    author_email: Mapped[str | None] = mapped_column(String(320))
 
     template: Mapped[MessageTemplate] = relationship(back_populates="versions")
 
@@ -98,6 +102,9 @@ class DunningSequence(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who published it, as on ``TemplateVersion`` (id and email at the time; None: not from the dashboard).
+    published_by_id: Mapped[str | None] = mapped_column(String(26))
+    published_by_email: Mapped[str | None] = mapped_column(String(320))
 
     steps: Mapped[list[DunningStep]] = relationship(
         back_populates="sequence", order_by="DunningStep.position", cascade="all, delete-orphan"
