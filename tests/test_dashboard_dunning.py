@@ -60,7 +60,7 @@ def other(app):
             MessageTemplate.client_id == client.id, MessageTemplate.builtin == "new_card")).scalar_one()
         own = sequences.copy_template(template, "Theirs")
         sequence = sequences.create_sequence(client, "Their sequence", [StepSpec(own.id, 0)])
-        return {"template": own.id, "builtin": template.id, "sequence": sequence.id}
+        return {"client": client.id, "template": own.id, "builtin": template.id, "sequence": sequence.id}
 
 
 @pytest.fixture
@@ -328,3 +328,113 @@ def test_another_clients_templates_and_sequences_are_404(app, marketing, merchan
     with app.app_context():
         theirs = db.session.get(DunningSequence, other["sequence"])
         assert theirs.status == "draft" and theirs.version == 1
+
+
+# --- the rendered preview (its own URL, its own CSP) and who saved what ----------------------------
+
+FRAME = re.compile(r'<iframe class="preview-frame" id="preview-frame" sandbox '
+                   r'src="(/dashboard/dunning/previews/[A-Za-z0-9_-]{43})"')
+
+
+def frame_url(response) -> str:
+    found = FRAME.search(response.get_data(as_text=True))
+    assert found, "no preview frame on the editor page"
+    return found.group(1)
+
+
+def test_the_preview_frame_shows_the_rendered_html_under_its_own_policy(app, marketing, merchant):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    page = marketing.get(f"/dashboard/dunning/templates/{template_id}")
+    policy = page.headers["Content-Security-Policy"]
+    assert "frame-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert "<details>" in page.get_data(as_text=True)  # the escaped source, collapsed
+
+    saved = marketing.get(frame_url(page))
+    assert saved.status_code == 200 and saved.mimetype == "text/html"
+    assert saved.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'none'; "
+        "base-uri 'none'; frame-ancestors 'self'; sandbox")
+    assert saved.headers["Referrer-Policy"] == "same-origin"  # the sandbox's origin is opaque: none
+    assert saved.headers["Cache-Control"] == "no-store"
+    body = saved.get_data(as_text=True)
+    assert body.startswith("<!doctype html>") and '<p style="font-size:18px' in body  # live markup
+    assert "Acme Cloud" in body and "{{" not in body
+
+    # unsaved edits: "Preview" renders them into a new frame, saves nothing
+    r = template_form(marketing, template_id, "preview")
+    assert r.status_code == 200
+    edited = marketing.get(frame_url(r))
+    assert edited.status_code == 200
+    assert edited.get_data(as_text=True) == (
+        '<p>Hello jane.doe@example.com</p><p><a href="https://pay.example.com/api/recovery/update-card/'
+        'sample-link">Update</a></p>')
+    assert frame_url(r) != frame_url(page)
+    with app.app_context():
+        assert db.session.get(MessageTemplate, template_id).current_version == 1
+
+
+def test_a_preview_is_only_for_the_user_who_rendered_it(app, client, marketing, merchant, other):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    url = frame_url(marketing.get(f"/dashboard/dunning/templates/{template_id}"))
+    assert marketing.get(url).status_code == 200
+    with app.app_context():
+        create_user(other["client"], "marketing@other.example", "marketing", PASSWORD)
+        create_user(merchant.client_id, "marketing2@acme.example", "marketing", PASSWORD)
+
+    for email, status in (("marketing@other.example", 404),  # another client's user
+                          ("marketing2@acme.example", 404),  # the same client, another user
+                          ("admin@acme.example", 404),
+                          ("finance@acme.example", 403)):    # no access to the editor at all
+        someone = app.test_client()
+        assert login(someone, email).status_code == 302
+        r = someone.get(url)
+        assert r.status_code == status, email
+        assert "Acme Cloud" not in r.get_data(as_text=True)
+    r = app.test_client().get(url)  # signed out
+    assert r.status_code == 302 and "/dashboard/login" in r.headers["Location"]
+
+
+def test_an_unknown_or_expired_preview_is_404(app, marketing, merchant):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    url = frame_url(marketing.get(f"/dashboard/dunning/templates/{template_id}"))
+    key = url.rsplit("/", 1)[1]
+    redis = app.extensions["revtain.redis"]
+    (stored,) = [k for k in redis.keys("revtain:dashboard:preview:*") if k.decode().endswith(key)]
+    assert 0 < redis.ttl(stored) <= 600  # kept for ten minutes at most
+    for unknown in ("A" * 43, "short", "../" + key, key + "x", "%00" + key[1:]):
+        assert marketing.get(f"/dashboard/dunning/previews/{unknown}").status_code == 404, unknown
+    redis.expire(stored, 0)  # its time is up
+    r = marketing.get(url)
+    assert r.status_code == 404 and "There is nothing here" in text(r)
+
+
+def test_each_version_records_who_saved_it_and_a_sequence_who_published_it(app, client, marketing,
+                                                                           merchant):
+    default = builtin_id(app, merchant.client_id)
+    history = text(marketing.get(f"/dashboard/dunning/templates/{default}")).split("Version history")[1]
+    assert "system" in history
+    template_id = copy(marketing, default)
+    assert template_form(marketing, template_id, "save").status_code == 302
+
+    admin = app.test_client()
+    assert login(admin, "admin@acme.example").status_code == 302
+    assert template_form(admin, template_id, "save", subject="Second").status_code == 302
+    with app.app_context():
+        versions = db.session.get(MessageTemplate, template_id).versions
+        assert [(v.version, v.author_email) for v in versions] == [
+            (1, "marketing@acme.example"), (2, "marketing@acme.example"), (3, "admin@acme.example")]
+        assert all(v.author_id for v in versions)
+        assert {v.author_email for v in db.session.get(MessageTemplate, default).versions} == {None}
+    history = text(marketing.get(f"/dashboard/dunning/templates/{template_id}")).split("Version history")[1]
+    rows = re.findall(r"<tr><td>(\d)[^<]*</td>.*?<td>([^<]+)</td>\s*<td>", history, re.S)
+    assert rows == [("3", "admin@acme.example"), ("2", "marketing@acme.example"),
+                    ("1", "marketing@acme.example")]
+
+    sequence_id = new_sequence(marketing)
+    assert save_sequence(marketing, sequence_id, (0, template_id, "any")).status_code == 302
+    page = f"/dashboard/dunning/sequences/{sequence_id}"
+    assert marketing.post(f"{page}/publish", data={"csrf_token": token(marketing, page)}).status_code == 302
+    assert "by marketing@acme.example" in text(marketing.get(page))
+    with app.app_context():
+        sequence = db.session.get(DunningSequence, sequence_id)
+        assert sequence.published_by_email == "marketing@acme.example" and sequence.published_by_id

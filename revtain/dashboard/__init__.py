@@ -74,10 +74,11 @@ def _helpers() -> dict:
 
 @bp.after_request
 def _headers(response):
-    response.headers["Content-Security-Policy"] = (
+    # A view may set a policy of its own (the template preview a frame shows): it is kept.
+    response.headers.setdefault("Content-Security-Policy", (
         f"default-src 'none'; style-src 'nonce-{csp_nonce()}'; img-src 'self' https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
+        "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"

@@ -4,12 +4,14 @@ archived) with their steps, publishing and archiving.
 
 Another client's template or sequence is 404. A template that does not render is refused with the
 reason, and nothing is saved. The HTML preview is shown in a sandboxed ``iframe`` (no scripts, no
-same origin) and as escaped source.
+same origin; see ``previews``) and as escaped source. Every saved version and every publication
+records the signed-in user.
 """
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..dunning import sequences
@@ -26,7 +28,8 @@ from ..dunning.templates import (
 from ..extensions import db
 from ..models import Client, MessageTemplate
 from ..models.dunning import ARCHIVED, DRAFT, PUBLISHED, DunningSequence
-from . import bp, current_client
+from ..models.user import User
+from . import bp, current_client, previews
 from .auth import requires
 from .dunning_forms import (
     APPLIES_LABELS,
@@ -64,6 +67,11 @@ def _own_sequence(client: Client, sequence_id: str) -> DunningSequence:
     if sequence is None or sequence.client_id != client.id:
         abort(404)
     return sequence
+
+
+def _me() -> User:
+    """The signed-in user, recorded as the author of what they save or publish."""
+    return current_user._get_current_object()
 
 
 def _action_form() -> ActionForm:
@@ -119,6 +127,7 @@ def _template_page(client: Client, template: MessageTemplate | None, form: Templ
                 error = str(exc)
     return render_template(
         "dashboard/dunning_template.html", template=template, form=form, rendered=rendered, error=error,
+        preview_url=previews.store(rendered.html) if rendered is not None else None,
         variables=_variables(client), test_form=test_form or TestSendForm(formdata=None, prefix="test"),
         action_form=_action_form(), read_only=bool(template and template.builtin),
     ), status
@@ -154,10 +163,10 @@ def _edit(client: Client, template: MessageTemplate | None):
     try:
         if template is None:
             template = sequences.create_template(client, form.name.data, form.subject.data, form.html.data,
-                                                 form.text.data)
+                                                 form.text.data, author=_me())
         else:
             sequences.update_template(template, name=form.name.data, subject=form.subject.data,
-                                      html=form.html.data, text=form.text.data)
+                                      html=form.html.data, text=form.text.data, author=_me())
     except TemplateError as exc:
         db.session.rollback()
         message = _template_error(form, exc)
@@ -215,7 +224,7 @@ def dunning_copy_template(template_id: str):
     template = _own_template(client, template_id)
     _check_action()
     try:
-        copy = sequences.copy_template(template, _copy_name(client, template.name))
+        copy = sequences.copy_template(template, _copy_name(client, template.name), author=_me())
     except (TemplateError, SequenceError) as exc:
         db.session.rollback()
         return _template_page(client, template, error=f"Could not copy: {_sentence(exc)}", status=400)
@@ -354,7 +363,7 @@ def dunning_publish(sequence_id: str):
     previous = sequences.published_for(client.id)
     previous_label = f"{previous.name} v{previous.version}" if previous is not None else None
     try:
-        sequences.publish(sequence)
+        sequences.publish(sequence, by=_me())
     except (SequenceError, TemplateError) as exc:
         db.session.rollback()
         sequence = _own_sequence(client, sequence_id)
