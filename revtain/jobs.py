@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .connectors.processing import process_event
 from .dunning.sending import send_message
 from .recovery.retry import run_scheduled_attempt
 from .webhooks.delivery import deliver
@@ -17,3 +18,7 @@ def run_recovery_retry(recovery_id: str) -> str:
 
 def send_dunning_message(message_id: str) -> str:
     return send_message(message_id)
+
+
+def process_connector_event(event_id: str) -> str:
+    return process_event(event_id)

@@ -20,11 +20,13 @@ log = logging.getLogger(__name__)
 WEBHOOKS = "webhooks"
 RECOVERIES = "recoveries"
 DUNNING = "dunning"
-ALL = (WEBHOOKS, RECOVERIES, DUNNING)
+CONNECTORS = "connectors"
+ALL = (WEBHOOKS, RECOVERIES, DUNNING, CONNECTORS)
 
 DELIVER_WEBHOOK = "revtain.jobs.deliver_webhook"
 RUN_RECOVERY_RETRY = "revtain.jobs.run_recovery_retry"
 SEND_DUNNING_MESSAGE = "revtain.jobs.send_dunning_message"
+PROCESS_CONNECTOR_EVENT = "revtain.jobs.process_connector_event"
 
 
 def queue(name: str) -> Queue:
@@ -32,7 +34,8 @@ def queue(name: str) -> Queue:
 
 
 # One job id per row, so the scheduler can tell whether a row's job is still waiting in Redis.
-_JOB_KIND = {DELIVER_WEBHOOK: "delivery", RUN_RECOVERY_RETRY: "recovery", SEND_DUNNING_MESSAGE: "message"}
+_JOB_KIND = {DELIVER_WEBHOOK: "delivery", RUN_RECOVERY_RETRY: "recovery", SEND_DUNNING_MESSAGE: "message",
+             PROCESS_CONNECTOR_EVENT: "connector-event"}
 _WAITING = {b"queued", b"started", b"deferred", b"scheduled"}
 
 
@@ -79,3 +82,7 @@ def enqueue_recovery_retries(recovery_ids: Iterable[str], skip_waiting: bool = F
 
 def enqueue_messages(message_ids: Iterable[str], skip_waiting: bool = False) -> int:
     return enqueue_many(DUNNING, SEND_DUNNING_MESSAGE, message_ids, skip_waiting)
+
+
+def enqueue_connector_events(event_ids: Iterable[str], skip_waiting: bool = False) -> int:
+    return enqueue_many(CONNECTORS, PROCESS_CONNECTOR_EVENT, event_ids, skip_waiting)

@@ -20,10 +20,11 @@ from sqlalchemy import ColumnElement, or_, select, update
 
 from .clock import now as clock_now
 from .extensions import db
-from .models import Message, Recovery, WebhookDelivery
+from .models import ConnectorEvent, Message, Recovery, WebhookDelivery
+from .models.connector import RECEIVED as EVENT_RECEIVED
 from .models.dunning import PENDING as MESSAGE_PENDING
 from .models.webhook import PENDING
-from .queues import enqueue_deliveries, enqueue_messages, enqueue_recovery_retries
+from .queues import enqueue_connector_events, enqueue_deliveries, enqueue_messages, enqueue_recovery_retries
 from .recovery.retry import SCHEDULED_STATES
 
 log = logging.getLogger(__name__)
@@ -56,17 +57,20 @@ def tick() -> dict[str, int]:
     """Enqueue everything due now; returns how many rows of each kind were enqueued."""
     now = clock_now()
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
-    counts = {"recoveries": 0, "deliveries": 0, "messages": 0}
+    counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0}
     while True:
         r = _enqueue_due(Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
                          enqueue_recovery_retries, now)
         d = _enqueue_due(WebhookDelivery, WebhookDelivery.next_try_at,
                          WebhookDelivery.status == PENDING, enqueue_deliveries, now)
         m = _enqueue_due(Message, Message.send_at, Message.status == MESSAGE_PENDING, enqueue_messages, now)
+        e = _enqueue_due(ConnectorEvent, ConnectorEvent.process_at, ConnectorEvent.status == EVENT_RECEIVED,
+                         enqueue_connector_events, now)
         counts["recoveries"] += r
         counts["deliveries"] += d
         counts["messages"] += m
-        if r < batch and d < batch and m < batch:
+        counts["connector_events"] += e
+        if r < batch and d < batch and m < batch and e < batch:
             return counts
 
 

@@ -15,17 +15,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..clock import iso
 from ..clock import now as clock_now
-from ..dunning.scheduling import CARD_UPDATED as DUNNING_CARD_UPDATED
-from ..dunning.scheduling import cancel_for
 from ..extensions import db
 from ..models import CardUpdateLink, Client, Recovery
-from ..models.recovery import FAILED, PROCESSING, QUEUED
+from ..models.recovery import FAILED, QUEUED
 from ..queues import enqueue_deliveries
-from ..recovery import cascade
-from ..recovery.settle import Kind, settle
-from ..webhooks.outbox import emit
+from ..recovery.new_card import card_updated_event, retry_with
+from ..recovery.settle import Kind
 
 PATH = "/api/recovery/update-card/"
 REOPENABLE = (QUEUED, FAILED)
@@ -125,30 +121,11 @@ def complete(link: CardUpdateLink, new_token: str, brand: str | None, last4: str
         .order_by(Recovery.created_at.desc())
         .limit(1)
     ).scalar_one_or_none()
-    deliveries = [
-        emit(
-            client,
-            {
-                "event": "card.updated",
-                "oldPaymentMethodToken": link.payment_method_token,
-                "newPaymentMethodToken": new_token,
-                "customerEmail": recovery.customer_email if recovery else None,
-                "updatedAt": iso(now),
-                **({"revtainTransactionId": recovery.id} if recovery else {}),
-            },
-            recovery_id=recovery.id if recovery else None,
-        )
-    ]
+    deliveries = [card_updated_event(client, link.payment_method_token, new_token, recovery, now)]
     kind: Kind | None = None
     if recovery is not None:
         link.recovery_id = recovery.id
-        cancel_for(recovery, now, DUNNING_CARD_UPDATED)
-        recovery.payment_method_token = new_token
-        recovery.status = PROCESSING
-        recovery.finished_at = None
-        recovery.next_attempt_at = None
-        outcome = cascade.run(client, recovery, "primary", now)
-        kind, delivery = settle(client, recovery, outcome, now, trigger=CARD_UPDATED, queue_errors=False)
+        kind, delivery = retry_with(client, recovery, new_token, now, trigger=CARD_UPDATED)
         deliveries.append(delivery)
     db.session.commit()
     enqueue_deliveries(deliveries)

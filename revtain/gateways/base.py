@@ -21,6 +21,8 @@ class ChargeRequest:
     idempotency_key: str  # derived from the recovery and attempt number: a re-run reuses it
     customer_email: str | None = None
     payment_method_type: str | None = None
+    # The billing platform's invoice a connector's recovery collects (platform clients only).
+    invoice_ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
+from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
 from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
 from .prediction import Prediction
@@ -16,6 +17,8 @@ __all__ = [
     "Attempt",
     "CardUpdateLink",
     "Client",
+    "ConnectorAccount",
+    "ConnectorEvent",
     "DevInboxMessage",
     "DunningSequence",
     "DunningStep",

@@ -37,6 +37,7 @@ class Recovery(db.Model):
               "created_at"),
         Index("ix_recoveries_due", "next_attempt_at"),
         Index("ix_recoveries_client_email", "client_id", "customer_email"),
+        Index("ix_recoveries_source", "client_id", "source", "source_customer"),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
@@ -51,6 +52,11 @@ class Recovery(db.Model):
     bin_prefix: Mapped[str | None] = mapped_column(String(8))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))
     fallback_tokens: Mapped[list] = mapped_column(JSON, default=list)
+    # A recovery started by a billing-platform connector: the platform, its invoice (Braintree: the
+    # subscription) and its customer. None for recoveries reported through the API.
+    source: Mapped[str | None] = mapped_column(String(32))
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+    source_customer: Mapped[str | None] = mapped_column(String(255))
 
     status: Mapped[str] = mapped_column(String(16), default=PROCESSING)
     is_simulated: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy import select
+
 from ..crypto import decrypt
 from ..engine.declines import Decline, classify_result, normalise
 from ..extensions import db
 from ..gateways import ChargeRequest, ChargeResult, Gateway, for_name
-from ..models import Attempt, Client, Recovery
+from ..gateways.platforms import DECLINE_GATEWAYS, for_platform
+from ..models import Attempt, Client, ConnectorAccount, Recovery
 from .card_rules import card_verdict
 
 CascadeOutcome = Literal["approved", "declined", "error", "unknown", "deferred"]
@@ -54,11 +57,28 @@ class GatewayUnavailable(RuntimeError):
 
 
 BACKUP_MARK = "@backup"
+# A connector's recovery is collected by its billing platform: ``platform:chargebee``.
+PLATFORM_MARK = "platform:"
+
+
+def _platform(client: Client, platform: str) -> Gateway:
+    account = db.session.execute(
+        select(ConnectorAccount).where(ConnectorAccount.client_id == client.id,
+                                       ConnectorAccount.platform == platform)
+    ).scalar_one_or_none()
+    if account is None:
+        raise GatewayUnavailable(f"client {client.id} has no {platform} connector any more")
+    try:
+        return for_platform(platform, decrypt(account.credentials_encrypted))
+    except (ValueError, LookupError) as exc:
+        raise GatewayUnavailable(f"{platform} connector of client {client.id}: {exc}") from None
 
 
 def gateway_named(client: Client, name: str) -> Gateway:
     """``stripe`` is the primary gateway; ``stripe@backup2`` the second backup (another account
-    or MID of any gateway), as attempts record them."""
+    or MID of any gateway), as attempts record them; ``platform:recurly`` a billing platform."""
+    if name.startswith(PLATFORM_MARK):
+        return _platform(client, name.removeprefix(PLATFORM_MARK))
     kind, _, number = name.partition(BACKUP_MARK)
     if number:
         backups = client.backup_gateways or []
@@ -83,11 +103,17 @@ def token_usable(gateway: str, token: str) -> bool:
 
 def decline_of(gateway: str, result: ChargeResult) -> Decline:
     kind = gateway.partition(BACKUP_MARK)[0]
+    if kind.startswith(PLATFORM_MARK):
+        platform = kind.removeprefix(PLATFORM_MARK)
+        kind = DECLINE_GATEWAYS.get(platform, platform)
     return classify_result(kind, result.decline_code, result.network_code, result.advice_code)
 
 
 def plan(client: Client, recovery: Recovery, first_strategy: str) -> list[Step]:
     primary = recovery.payment_method_token
+    if recovery.source:
+        # The platform collects its invoice with the card it holds: no other token or gateway.
+        return [Step(PLATFORM_MARK + recovery.source, primary, first_strategy)]
     steps = [Step(client.gateway, primary, first_strategy)]
     steps += [Step(client.gateway, token, "fallback_token") for token in recovery.fallback_tokens or []]
     for number, backup in enumerate((client.backup_gateways or [])[:2], start=1):
@@ -122,6 +148,7 @@ def run(client: Client, recovery: Recovery, first_strategy: str, now: datetime) 
                 idempotency_key=key,
                 customer_email=recovery.customer_email,
                 payment_method_type=recovery.payment_method_type,
+                invoice_ref=recovery.source_ref,
             )
         )
         decline = record(recovery, step, seq, key, result, now)

@@ -7,7 +7,7 @@ from datetime import datetime
 from ..dunning.scheduling import recovery_changed
 from ..engine.declines import classify
 from ..models import Client, Recovery
-from ..models.recovery import BLOCKED, FAILED, SUCCEEDED
+from ..models.recovery import BLOCKED, FAILED, QUEUED, SUCCEEDED
 from ..webhooks import payloads
 from ..webhooks.outbox import emit
 from .learning import record_outcome
@@ -29,6 +29,37 @@ def succeed(client: Client, recovery: Recovery, now: datetime, trigger: str | No
     record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=True)
     recovery_changed(client, recovery, now)  # pending dunning messages are cancelled
     return emit(client, payloads.recovery_success(recovery, trigger), recovery_id=recovery.id)
+
+
+PAID_ELSEWHERE = "paid_elsewhere"
+PLATFORM_RETRY = "platform_retry"
+
+
+def paid_elsewhere(
+    client: Client, recovery: Recovery, now: datetime, transaction_ref: str | None
+) -> str | None:
+    """The billing platform says the invoice was paid by other means (its own retry, the customer):
+    the recovery closes as paid, not as Revtain's recovery (the CFO report counts it as organic),
+    and pending dunning stops."""
+    _close(recovery, SUCCEEDED, now)
+    recovery.recovered_at = now
+    recovery.strategy_used = PAID_ELSEWHERE
+    recovery.gateway_transaction_id = transaction_ref or recovery.gateway_transaction_id
+    recovery.error = None
+    recovery.recommended_action = None
+    recovery_changed(client, recovery, now)
+    return emit(client, payloads.recovery_success(recovery, PAID_ELSEWHERE), recovery_id=recovery.id)
+
+
+def watch(client: Client, recovery: Recovery, now: datetime) -> None:
+    """No hand-off: the platform keeps retrying the invoice and Revtain charges nothing. The
+    recovery stays open (dunning runs) until the platform reports the payment."""
+    recovery.status = QUEUED
+    recovery.strategy_used = PLATFORM_RETRY
+    recovery.next_attempt_at = None
+    recovery.recommended_action = "retry_later"
+    recovery.updated_at = now
+    recovery_changed(client, recovery, now)
 
 
 def fail(

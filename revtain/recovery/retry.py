@@ -62,6 +62,7 @@ def reconcile(client: Client, recovery: Recovery, now: datetime) -> tuple[Kind, 
                 amount=recovery.amount,
                 currency=recovery.currency,
                 idempotency_key=attempt.idempotency_key,
+                invoice_ref=recovery.source_ref,
             )
         )
     except cascade.GatewayUnavailable:

@@ -43,6 +43,13 @@ class ExecuteInput:
     simulate_outcome: str | None = None
     fallback_tokens: list[str] = field(default_factory=list)
     payment_method_type: str | None = None
+    # Set by connectors: the platform, its invoice and customer. The platform collects the invoice.
+    source: str | None = None
+    source_ref: str | None = None
+    source_customer: str | None = None
+    # The platform keeps retrying this invoice itself (no hand-off): Revtain charges nothing and
+    # watches, while its dunning emails still go out.
+    watch_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ def start(client: Client, data: ExecuteInput) -> Started:
         bin_prefix=data.bin_prefix,
         payment_method_type=data.payment_method_type,
         fallback_tokens=list(data.fallback_tokens),
+        source=data.source,
+        source_ref=data.source_ref,
+        source_customer=data.source_customer,
         status=PROCESSING,
         attempt_count=0,
         scheduled_retries=0,
@@ -81,7 +91,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         # A safety net: should this process die before the outcome is recorded, the scheduler
         # resumes the recovery then, with the same gateway idempotency keys.
         next_attempt_at=now + timedelta(seconds=current_app.config["CLAIM_LEASE_SECONDS"]),
-        is_simulated=bool(client.is_test_gateway and data.simulate_outcome),
+        is_simulated=bool(_sandbox(client, data) and data.simulate_outcome),
         created_at=now,
         updated_at=now,
     )
@@ -96,7 +106,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         return Started("duplicate", existing)
 
     recovery.ai = assessment(client, decline, now).as_json()
-    if not client.is_test_gateway:
+    if not _sandbox(client, data):
         db.session.commit()  # the row exists before any money moves (see next_attempt_at)
     deliveries: list[str | None] = []
     kind = _act(client, recovery, data, decline, now, deliveries)
@@ -116,12 +126,16 @@ def _act(
     if recovery.is_simulated:
         return _simulate(client, recovery, data.simulate_outcome, decline, now, deliveries)
 
-    gateway_failure = client.is_test_gateway and data.amount == GATEWAY_FAILURE_AMOUNT
+    sandbox = _sandbox(client, data)
+    gateway_failure = sandbox and data.amount == GATEWAY_FAILURE_AMOUNT
     if not gateway_failure:
         if decline.handling == "block":
             deliveries.append(finish.block(client, recovery, now, decline.code or "fraudulent"))
             return "blocked"
-        test_card = client.is_test_gateway and test_card_brand(data.payment_method_token)
+        if data.watch_only:
+            finish.watch(client, recovery, now)
+            return "queued"
+        test_card = sandbox and test_card_brand(data.payment_method_token)
         if decline.handling == "queue" and not test_card:
             recovery.strategy_used = "smart_retry"
             if queue(client, recovery, decline, now):
@@ -135,6 +149,11 @@ def _act(
     )
     deliveries.append(delivery)
     return kind
+
+
+def _sandbox(client: Client, data: ExecuteInput) -> bool:
+    """The test gateway's sandbox rules apply to API recoveries on it, never to a platform's."""
+    return client.is_test_gateway and data.source is None
 
 
 def _simulate(

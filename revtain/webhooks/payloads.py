@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from ..clock import iso
 from ..engine.declines import action_reason
 from ..models import Recovery
 
@@ -64,4 +66,15 @@ def recovery_blocked(recovery: Recovery) -> dict[str, Any]:
         "recommendedAction": action,
         "recommendedActionReason": action_reason(action),
         **_tail(recovery, None),
+    }
+
+
+def card_updated(old_token: str, new_token: str, recovery: Recovery | None, now: datetime) -> dict[str, Any]:
+    return {
+        "event": "card.updated",
+        "oldPaymentMethodToken": old_token,
+        "newPaymentMethodToken": new_token,
+        "customerEmail": recovery.customer_email if recovery else None,
+        "updatedAt": iso(now),
+        **({"revtainTransactionId": recovery.id} if recovery else {}),
     }

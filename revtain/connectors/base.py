@@ -1,0 +1,60 @@
+"""What every connector module provides, and the errors an inbound webhook can meet.
+
+A connector module (``stripe_billing``, ``chargebee``, ``recurly``, ``braintree``) has:
+
+* ``PLATFORM``: its URL slug; ``LABEL``: its name for people;
+* ``CREDENTIALS``: the fields a merchant gives at set-up (``Field``), checked by ``check_credentials``;
+* ``SETUP``: where in the platform to paste the URL, and which events to select;
+* ``read(credentials, headers, body)``: verify the platform's signature (``Unauthorized``) and parse
+  the body (``BadPayload``) into an ``Inbound``; done when the webhook arrives;
+* ``parse(credentials, body)``: the same without the time-bound checks, for the job that processes a
+  stored event later;
+* ``handled(event_type)``: whether Revtain acts on that type (others are stored and ignored);
+* ``normalise(inbound, client)``: the platform-neutral fact (``gateways.platforms.Fact``), reading
+  what the webhook lacks through the platform's client (``PlatformUnavailable`` to try later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+class Unauthorized(Exception):
+    """Unsigned, wrongly signed, or signed too long ago: a 401. The message is safe to show."""
+
+
+class BadPayload(Exception):
+    """Signed, but not a body this platform sends (not JSON, no event id): a 400."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    event_id: str  # the platform's id, the deduplication key
+    event_type: str  # the platform's own name for it
+    occurred_at: datetime | None
+    payload: Any  # the parsed event, as the platform's library gives it
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    secret: bool = False  # write-only: never shown again once saved
+    required: bool = True
+    help: str = ""
+
+
+Headers = Mapping[str, str]
+
+
+def require(credentials: Mapping[str, Any], fields: tuple[Field, ...], label: str) -> dict[str, str]:
+    """The credentials with every required field present (``ValueError`` naming the missing ones);
+    unknown keys are dropped and values stripped."""
+    cleaned = {f.name: str(credentials.get(f.name) or "").strip() for f in fields}
+    missing = [f.label for f in fields if f.required and not cleaned[f.name]]
+    if missing:
+        raise ValueError(f"{label} needs {', '.join(missing)}")
+    return {k: v for k, v in cleaned.items() if v}
