@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..models import Recovery, WebhookEvent
+from ..models import ConnectorEvent, Recovery, WebhookEvent
 from . import bp, client_zone, current_client
 from .auth import requires
 from .forms import RecoveryFilterForm, ReplayForm
@@ -80,7 +80,19 @@ def timeline(recovery: Recovery) -> list[Entry]:
         "Decline code": recovery.original_decline_code or "-",
         "Payment method": recovery.payment_method_token,
         "Simulated": "yes" if recovery.is_simulated else "no",
+        **({"Source": f"{recovery.source} invoice {recovery.source_ref}"} if recovery.source else {}),
     })]
+    platform_events = db.session.execute(
+        select(ConnectorEvent)
+        .where(ConnectorEvent.client_id == recovery.client_id, ConnectorEvent.recovery_id == recovery.id)
+        .order_by(ConnectorEvent.received_at)
+    ).scalars()
+    for received in platform_events:
+        title = f"{received.platform}: {received.event_type}"
+        entries.append(Entry(received.received_at, "platform", title, {
+            "Event id": received.event_id,
+            "What Revtain did": (received.outcome or received.status).replace("_", " "),
+        }))
     for attempt in recovery.attempts:
         entries.append(Entry(attempt.created_at, "attempt", f"Attempt {attempt.seq}: {attempt.outcome}", {
             "Gateway": attempt.gateway,

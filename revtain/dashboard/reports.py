@@ -13,6 +13,7 @@ from ..clock import now as clock_now
 from ..extensions import db
 from ..models import Client, OrganicSuccess, Recovery
 from ..models.recovery import FAILED, SUCCEEDED
+from ..recovery.finish import PAID_ELSEWHERE
 from . import bp, client_zone, current_client
 from .auth import requires
 
@@ -60,6 +61,8 @@ def summarise(client: Client, month: str) -> MonthSummary:
     for currency, count, total in db.session.execute(
         select(Recovery.currency, func.count(Recovery.id), func.sum(Recovery.amount))
         .where(*own, Recovery.status == SUCCEEDED,
+               # a payment the billing platform collected by itself is organic (logged as such)
+               Recovery.strategy_used.is_distinct_from(PAID_ELSEWHERE),
                Recovery.recovered_at >= start, Recovery.recovered_at < end)
         .group_by(Recovery.currency).order_by(Recovery.currency)
     ):

@@ -1,0 +1,69 @@
+"""``revtain connectors``: set up, list, events, remove; readable errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from revtain.connectors import accounts
+from revtain.onboarding import onboard
+
+from . import stripe_support as s
+
+
+@pytest.fixture
+def merchant(app, receiver):
+    with app.app_context():
+        return onboard(name="Acme Inc", webhook_url=receiver.url, gateway="test")
+
+
+def test_set_list_and_remove(app, runner, merchant):
+    r = runner.invoke(args=["connectors", "set", merchant.client_id, "stripe-billing",
+                            "--set", f"secret_key={s.SECRET_KEY}", "--set", f"webhook_secret={s.WEBHOOK_SECRET}",
+                            "--no-hand-off"])
+    assert r.exit_code == 0, r.output
+    url = f"http://revtain.test/api/connectors/stripe-billing/webhook/{merchant.client_id}"
+    assert url in r.output and "invoice.payment_failed" in r.output
+    assert s.SECRET_KEY not in r.output
+    with app.app_context():
+        account = accounts.get(merchant.client_id, "stripe-billing")
+        assert account.stop_platform_retries is False
+        assert accounts.credentials_of(account)["webhook_secret"] == s.WEBHOOK_SECRET
+
+    r = runner.invoke(args=["connectors", "list", merchant.client_id])
+    assert r.exit_code == 0 and "Stripe Billing (set up, hand-off off)" in r.output and url in r.output
+
+    r = runner.invoke(args=["connectors", "events", merchant.client_id])
+    assert r.exit_code == 0 and "received" in r.output
+
+    r = runner.invoke(args=["connectors", "remove", merchant.client_id, "stripe-billing"])
+    assert r.exit_code == 0
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "stripe-billing") is None
+
+
+def test_credentials_from_the_environment(app, runner, merchant, monkeypatch):
+    monkeypatch.setenv("REVTAIN_CONNECTOR_SECRET_KEY", s.SECRET_KEY)
+    monkeypatch.setenv("REVTAIN_CONNECTOR_WEBHOOK_SECRET", s.WEBHOOK_SECRET)
+    r = runner.invoke(args=["connectors", "set", merchant.client_id, "stripe-billing"])
+    assert r.exit_code == 0, r.output
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "stripe-billing").stop_platform_retries is True
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["stripe-billing"], "needs Secret key, Webhook signing secret"),
+    (["stripe-billing", "--set", "secret_key"], "--set takes name=value"),
+    (["stripe-billing", "--set", "password=x"], "--set takes name=value"),
+    (["stripe-billing", "--set", "secret_key=pk_x", "--set", f"webhook_secret={s.WEBHOOK_SECRET}"],
+     "starts with sk_ or rk_"),
+    (["zuora"], "platform must be one of"),
+])
+def test_bad_input_is_a_readable_error(runner, merchant, args, message):
+    r = runner.invoke(args=["connectors", "set", merchant.client_id, *args])
+    assert r.exit_code == 1 and message in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_an_unknown_client_is_a_readable_error(runner):
+    r = runner.invoke(args=["connectors", "list", "00000000-0000-4000-8000-000000000000"])
+    assert r.exit_code == 1 and "no client with id" in r.output

@@ -1,0 +1,96 @@
+"""Setting up connectors in the dashboard: admins only, secrets write-only and stored encrypted, the
+URL to paste with the events to select, the hand-off, and the log of what platforms sent."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from revtain.connectors import accounts
+from revtain.dashboard.accounts import create_user
+from revtain.extensions import db
+from revtain.models import ConnectorAccount
+from revtain.onboarding import onboard
+from tests.test_dashboard import PASSWORD, login, post, text
+
+from . import stripe_support as s
+
+PAGE = "/dashboard/connectors"
+
+
+@pytest.fixture
+def merchant(app, receiver):
+    with app.app_context():
+        issued = onboard(name="Acme Inc", webhook_url=receiver.url, gateway="test")
+        for role in ("admin", "marketing", "finance"):
+            create_user(issued.client_id, f"{role}@acme.example", role, PASSWORD)
+    return issued
+
+
+def stored(app, client_id: str) -> ConnectorAccount | None:
+    with app.app_context():
+        return db.session.execute(select(ConnectorAccount).where(ConnectorAccount.client_id == client_id)
+                                  ).scalar_one_or_none()
+
+
+def save(client, **fields):
+    data = {f"stripe-billing-{k}": v for k, v in fields.items()}
+    return post(client, "/dashboard/connectors/stripe-billing", PAGE, data, prefix="stripe-billing")
+
+
+def test_an_admin_sets_up_stripe_billing_and_sees_the_url_to_paste(app, client, merchant):
+    assert login(client, "admin@acme.example").status_code == 302
+    page = text(client.get(PAGE))
+    url = f"http://revtain.test/api/connectors/stripe-billing/webhook/{merchant.client_id}"
+    assert url in page and "invoice.payment_failed" in page
+
+    r = save(client, secret_key=s.SECRET_KEY, webhook_secret=s.WEBHOOK_SECRET, stop_platform_retries="y")
+    assert r.status_code == 302
+    account = stored(app, merchant.client_id)
+    assert account.platform == "stripe-billing" and account.stop_platform_retries is True
+    assert s.SECRET_KEY not in account.credentials_encrypted  # encrypted at rest
+    with app.app_context():
+        assert accounts.credentials_of(account) == {"secret_key": s.SECRET_KEY,
+                                                    "webhook_secret": s.WEBHOOK_SECRET}
+    page = text(client.get(PAGE))
+    assert s.SECRET_KEY not in page and s.WEBHOOK_SECRET not in page  # write-only
+    assert "saved: leave blank to keep" in page
+
+    # blank secrets keep the stored ones; the hand-off can be turned off
+    assert save(client).status_code == 302
+    account = stored(app, merchant.client_id)
+    assert account.stop_platform_retries is False
+    with app.app_context():
+        assert accounts.credentials_of(account)["secret_key"] == s.SECRET_KEY
+
+
+def test_bad_credentials_are_refused_with_the_reason(app, client, merchant):
+    login(client, "admin@acme.example")
+    r = save(client, secret_key="pk_live_nope", webhook_secret=s.WEBHOOK_SECRET)
+    assert r.status_code == 400
+    assert "secret key starts with sk_ or rk_" in text(r)
+    r = save(client, secret_key=s.SECRET_KEY)
+    assert r.status_code == 400 and "needs Webhook signing secret" in text(r)
+    assert stored(app, merchant.client_id) is None
+
+
+@pytest.mark.parametrize("role", ["marketing", "finance"])
+def test_only_admins_see_or_change_connectors(app, client, merchant, role):
+    login(client, f"{role}@acme.example")
+    assert client.get(PAGE).status_code == 403
+    assert "Connectors" not in text(client.get("/dashboard/recoveries"))
+    r = client.post("/dashboard/connectors/stripe-billing", data={"stripe-billing-secret_key": s.SECRET_KEY})
+    assert r.status_code == 403 and stored(app, merchant.client_id) is None
+
+
+def test_removing_a_connector_refuses_its_webhooks(app, client, merchant, server):
+    login(client, "admin@acme.example")
+    save(client, secret_key=s.SECRET_KEY, webhook_secret=s.WEBHOOK_SECRET)
+    r = post(client, "/dashboard/connectors/stripe-billing/remove", PAGE)
+    assert r.status_code == 302 and stored(app, merchant.client_id) is None
+    from .conftest import post as http_post
+
+    body = s.payment_failed()
+    answer = http_post(server, f"/api/connectors/stripe-billing/webhook/{merchant.client_id}", body,
+                       s.signed(body))
+    assert answer.status_code == 404
