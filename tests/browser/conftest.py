@@ -12,11 +12,15 @@ production behind the merchant's CNAME.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ENCRYPTION_KEY
+from tests.support.processes import Stack
 from tests.support.smtp import Inbox, smtp_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,6 +33,47 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "correct horse battery staple"
+
+
+def stack_settings(smtp: Inbox, database_url: str, redis_url: str, instance_dir: str) -> dict[str, object]:
+    """The processes' configuration: the test database and Redis, the SMTP inbox, a fast
+    scheduler, dunning emails not held back after a retry, and a queued retry that is not due
+    during a test (only what the test does recovers a payment)."""
+    return {
+        "REVTAIN_DATABASE_URL": database_url,
+        "REVTAIN_REDIS_URL": redis_url,
+        "REVTAIN_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "REVTAIN_SECRET_KEY": "browser-secret",
+        "REVTAIN_INSTANCE_PATH": instance_dir,
+        "REVTAIN_TEST_GATEWAY_RETRY_LADDER": "[600]",
+        "REVTAIN_SCHEDULER_INTERVAL_SECONDS": "0.2",
+        "REVTAIN_DUNNING_AFTER_RETRY_SECONDS": "0",
+        "REVTAIN_MAIL_SMTP_HOST": "127.0.0.1",
+        "REVTAIN_MAIL_SMTP_PORT": smtp.port,
+        "REVTAIN_MAIL_SMTP_TLS": "none",
+        "REVTAIN_MAIL_FROM": "Billing <billing@revtain.test>",
+    }
+
+
+def add_user(stack: Stack, client_id: str, email: str, role: str) -> None:
+    """A dashboard user, added as an operator does: ``revtain users add`` in its own process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "revtain", "users", "add", client_id, email, "--role", role,
+         "--password-stdin"],
+        input=PASSWORD + "\n", env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, f"revtain users add failed:\n{done.stdout}{done.stderr}"
+
+
+def sign_in(page, stack: Stack, email: str) -> None:
+    """Sign in to the dashboard on ``page`` (a Playwright page) through its login form."""
+    page.goto(f"{stack.base_url}/dashboard/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert "/dashboard/login" not in page.url, page.locator("main").inner_text()
 
 
 # Module scope: Playwright's sync API keeps an event loop of its own while it runs; it is stopped

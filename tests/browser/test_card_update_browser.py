@@ -6,7 +6,8 @@ card-update domain publishes a one-step sequence (due at once, no quiet hours, n
 retry is pending). An ``expired_card`` payment is queued; the scheduler and the worker send the
 dunning email; headless Chromium opens the link in it on the merchant's domain, the customer
 enters a test card, and the payment goes through: ``card.updated`` and ``recovery.success`` are
-delivered and the status API says ``succeeded``.
+delivered and the status API says ``succeeded``. Then the merchant's finance user signs in to the
+dashboard and finds the recovery succeeded, the card update and the approved attempt on its timeline.
 
 Screenshots of the page at desktop and phone sizes are written to a temporary folder, or into
 ``docs/screenshots/`` with ``REVTAIN_WRITE_SCREENSHOTS=1``.
@@ -37,8 +38,8 @@ from revtain.dunning.sequences import StepSpec
 from revtain.extensions import db
 from revtain.models import Client, MessageTemplate
 from revtain.onboarding import IssuedCredentials, onboard
-from tests.browser.conftest import CARD_UPDATE_HOSTS
-from tests.conftest import ENCRYPTION_KEY, _clean
+from tests.browser.conftest import CARD_UPDATE_HOSTS, add_user, sign_in, stack_settings
+from tests.conftest import _clean
 from tests.support.processes import Stack
 from tests.support.receiver import Receiver
 from tests.support.smtp import Inbox
@@ -48,6 +49,7 @@ BRAND = "Acme Cloud"
 BRAND_COLOR = "#0f766e"
 BRAND_RGB = "rgb(15, 118, 110)"
 CUSTOMER = "jo@example.com"
+FINANCE = "fin@acme.example"
 LINK = re.compile(rf"https://{re.escape(DOMAIN)}/api/recovery/update-card/[A-Za-z0-9_-]+")
 TIMEOUT = 15.0
 VIEWPORTS = {
@@ -103,21 +105,8 @@ def branded_merchant(app: Flask, webhook_url: str) -> IssuedCredentials:
 def live(browser, smtp, base_config, database_url, redis_url, instance_dir, migrated,
          tmp_path_factory) -> Iterator[Live]:
     app = create_app(base_config)
-    settings = {
-        "REVTAIN_DATABASE_URL": database_url,
-        "REVTAIN_REDIS_URL": redis_url,
-        "REVTAIN_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        "REVTAIN_SECRET_KEY": "browser-secret",
-        "REVTAIN_INSTANCE_PATH": instance_dir,
-        # the queued retry is not due during the test: only the card update recovers the payment
-        "REVTAIN_TEST_GATEWAY_RETRY_LADDER": "[600]",
-        "REVTAIN_SCHEDULER_INTERVAL_SECONDS": "0.2",
-        "REVTAIN_DUNNING_AFTER_RETRY_SECONDS": "0",
-        "REVTAIN_MAIL_SMTP_HOST": "127.0.0.1",
-        "REVTAIN_MAIL_SMTP_PORT": smtp.port,
-        "REVTAIN_MAIL_SMTP_TLS": "none",
-        "REVTAIN_MAIL_FROM": "Billing <billing@revtain.test>",
-    }
+    # the queued retry is not due during the test: only the card update recovers the payment
+    settings = stack_settings(smtp, database_url, redis_url, instance_dir)
     try:
         with Receiver() as receiver, Stack(settings, tmp_path_factory.mktemp("browser-logs")) as stack:
             merchant = branded_merchant(app, receiver.url)
@@ -198,3 +187,25 @@ def test_customer_updates_the_card_from_the_dunning_email_in_a_browser(live, bro
     assert status.status_code == 200, stack.explain(status)
     assert status.json()["status"] == "succeeded" and status.json()["recovered"] is True, status.json()
     assert len(live.smtp.received) == 1  # the sequence stopped: no second email
+
+    # the merchant's finance team sees it in the dashboard: succeeded, after the card update
+    add_user(stack, live.merchant.client_id, FINANCE, "finance")
+    context = browser.new_context(**VIEWPORTS["desktop"])
+    try:
+        page = context.new_page()
+        sign_in(page, stack, FINANCE)
+        page.get_by_role("link", name="Recoveries").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name=tx).click()
+        assert urlsplit(page.url).path == f"/dashboard/recoveries/{tx}"
+        summary = page.locator("section", has=page.get_by_role("heading", name="Summary"))
+        assert summary.locator("dt:text-is('Status') + dd").inner_text().strip() == "succeeded"
+        timeline = [item.inner_text() for item in page.locator("ol.timeline > li").all()]
+        titles = [item.split(" · ")[0] for item in timeline]
+        # the card update (its card.updated event) and the approved attempt that followed it
+        assert "Webhook card.updated" in titles, "\n---\n".join(timeline)
+        (approved,) = [item for item in timeline if re.match(r"Attempt \d+: approved", item)]
+        assert "Outcome\napproved" in approved, approved
+        assert "Finished: succeeded" in titles and "Webhook recovery.success" in titles, titles
+    finally:
+        context.close()
