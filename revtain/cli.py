@@ -49,6 +49,8 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
               type=click.Choice(["test", "stripe", "braintree"]), help="Primary gateway.")
 @click.option("--stripe-secret-key", envvar="REVTAIN_ONBOARD_STRIPE_SECRET_KEY",
               help="Stripe secret or restricted key (or set REVTAIN_ONBOARD_STRIPE_SECRET_KEY).")
+@click.option("--stripe-publishable-key",
+              help="Stripe publishable key (pk_…): the card-update page's Stripe Elements need it.")
 @click.option("--braintree-merchant-id")
 @click.option("--braintree-public-key")
 @click.option("--braintree-private-key", envvar="REVTAIN_ONBOARD_BRAINTREE_PRIVATE_KEY",
@@ -67,13 +69,17 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--brand-primary-color", help="Hex colour, e.g. #6366f1.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def onboard_command(
-    name, webhook_url, gateway, stripe_secret_key, braintree_merchant_id, braintree_public_key,
+    name, webhook_url, gateway, stripe_secret_key, stripe_publishable_key, braintree_merchant_id,
+    braintree_public_key,
     braintree_private_key, braintree_environment, backup_gateways, billing_cycle_day, timezone, dunning,
     card_update_domain, brand_name, brand_logo_url, brand_primary_color, as_json,
 ) -> None:
     """Create a client and print its credentials, once."""
     credentials = {
-        "stripe": {"secret_key": stripe_secret_key} if stripe_secret_key else None,
+        "stripe": {
+            "secret_key": stripe_secret_key,
+            **({"publishable_key": stripe_publishable_key} if stripe_publishable_key else {}),
+        } if stripe_secret_key or stripe_publishable_key else None,
         "braintree": {
             "merchant_id": braintree_merchant_id,
             "public_key": braintree_public_key,

@@ -11,11 +11,15 @@ Every adapter owns its own ``braintree.BraintreeGateway`` and ``Configuration`` 
 ``Configuration.configure``), so merchants' keys never mix. HTTP exceptions are wrapped
 (``wrap_http_exceptions``) so timeouts and connection errors arrive as ``braintree.exceptions``.
 Messages carry codes and the processor's short text only: never card data, never keys.
+
+The card-update page (``card_setup.CardSetupGateway``) shows Hosted Fields with a client token
+for the customer, and vaults the nonce they produce with ``verify_card`` and ``make_default``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -32,12 +36,41 @@ from braintree.exceptions.braintree_error import BraintreeError
 
 from ..currencies import ZERO_DECIMAL
 from .base import ChargeRequest, ChargeResult
+from .card_setup import (
+    CardForm,
+    CardRefused,
+    CardSetupUnsupported,
+    GatewayUnreachable,
+    SavedCard,
+    clean_brand,
+    clean_last4,
+)
 
 # ISO 4217 currencies with three minor-unit digits.
 THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 # (connect, read) seconds, handed to requests by the SDK's HTTP strategy.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 ENVIRONMENTS = {"sandbox": braintree.Environment.Sandbox, "production": braintree.Environment.Production}
+
+# The card-update page: braintree-web, pinned, and the sources its documentation lists for a
+# Content-Security-Policy (braintree/braintree-web jsdoc/Home.md, "Basic Directives").
+BRAINTREE_WEB = "https://js.braintreegateway.com/web/3.134.0/js"
+BRAINTREE_SCRIPTS = (f"{BRAINTREE_WEB}/client.min.js", f"{BRAINTREE_WEB}/hosted-fields.min.js")
+_ASSETS = ("https://assets.braintreegateway.com",)
+BRAINTREE_CSP: dict[str, dict[str, tuple[str, ...]]] = {
+    environment: {
+        "script-src": ("https://js.braintreegateway.com", *_ASSETS),
+        "frame-src": _ASSETS,
+        "child-src": _ASSETS,
+        "connect-src": (f"https://api.{host}", f"https://client-analytics.{host}", "https://*.braintree-api.com"),
+    }
+    for environment, host in (
+        ("sandbox", "sandbox.braintreegateway.com"),
+        ("production", "braintreegateway.com"),
+    )
+}
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+TRY_AGAIN = "We couldn't save this card. Please check the details and try again."
 
 UNREADABLE = ChargeResult("unknown", decline_code="gateway_error", message="unreadable Braintree response")
 APPROVED_STATUSES = frozenset(
@@ -94,6 +127,7 @@ class BraintreeGateway:
         environment = environment.lower() if isinstance(environment, str) else environment
         if environment not in ENVIRONMENTS:
             raise ValueError("Braintree environment must be 'sandbox' or 'production'")
+        self.environment = environment
         self._merchant_accounts = {k.upper(): v for k, v in (merchant_account_ids or {}).items()}
         config = braintree.Configuration(
             ENVIRONMENTS[environment],
@@ -198,7 +232,76 @@ class BraintreeGateway:
         return max(matches, key=lambda tx: str(getattr(tx, "created_at", "") or ""))
 
 
+    # -- card-update page (card_setup.CardSetupGateway) ------------------------------------------
+
+    def card_form(self, token: str, *, reference: str) -> CardForm:
+        """A client token for the card's customer: Hosted Fields tokenize with it in the browser."""
+        customer = _customer_of(token)
+        try:
+            client_token = self._gateway.client_token.generate({"customer_id": customer})
+        except ValueError:  # an <api-error-response>, e.g. no such customer
+            raise CardSetupUnsupported("Braintree would not issue a client token for this customer") from None
+        except (BraintreeError, ExpatError) as exc:
+            raise GatewayUnreachable(f"Braintree {type(exc).__name__}") from None
+        return CardForm(
+            "braintree",
+            scripts=BRAINTREE_SCRIPTS,
+            csp=BRAINTREE_CSP[self.environment],
+            data={"client_token": client_token},
+        )
+
+    def save_card(self, token: str, proof: str, *, reference: str) -> SavedCard:
+        """``proof`` is the Hosted Fields nonce: vaulted for the customer, verified, made default.
+        A failed verification saves nothing and says why in the processor's words."""
+        customer = _customer_of(token)
+        if not isinstance(proof, str) or not _NONCE.fullmatch(proof):
+            raise CardRefused(TRY_AGAIN)
+        try:
+            result = self._gateway.payment_method.create(
+                {
+                    "customer_id": customer,
+                    "payment_method_nonce": proof,
+                    "options": {"verify_card": True, "make_default": True},
+                }
+            )
+        except (BraintreeError, ExpatError) as exc:
+            raise GatewayUnreachable(f"Braintree {type(exc).__name__}") from None
+        if not result.is_success:
+            raise CardRefused(_refusal(getattr(result, "credit_card_verification", None)))
+        method = result.payment_method
+        return SavedCard(
+            f"{method.token}|{customer}",
+            clean_brand(getattr(method, "card_type", None)),
+            clean_last4(getattr(method, "last_4", None)),
+        )
+
+
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _customer_of(token: str) -> str:
+    """``<paymentMethodToken>|<customerId>``: a card is saved for the customer the token names."""
+    customer = token.partition("|")[2].strip()
+    if not customer:
+        raise CardSetupUnsupported("the payment method token names no Braintree customer")
+    return customer
+
+
+def _refusal(verification: Any) -> str:
+    """Why a card was not saved, in words a customer understands."""
+    status = getattr(verification, "status", None)
+    if status == "processor_declined":
+        text = (getattr(verification, "processor_response_text", None) or "").strip()
+        said = f" (the bank said: {text})" if text else ""
+        return f"Your bank declined this card{said}. Please try another card or contact your bank."
+    if status == "gateway_rejected":
+        reason = getattr(verification, "gateway_rejection_reason", None)
+        if reason in ("cvv", "avs", "avs_and_cvv"):
+            return "The security code or postal code didn't match this card. Please check them and try again."
+        return "This card couldn't be verified. Please try another card."
+    if status == "failed":
+        return "We couldn't reach the card network to check this card. Please try again in a moment."
+    return TRY_AGAIN
 
 
 def _result_from_transaction(tx: Any) -> ChargeResult:

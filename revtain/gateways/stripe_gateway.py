@@ -8,16 +8,30 @@ instead of a second charge; it is also stored as metadata ``revtain_attempt`` fo
 The SDK's own network retries are off (``max_network_retries=0``): the recovery scheduler decides
 when to try again. Messages carry codes and the issuer's short text only: never card data, never
 the API key (Stripe's 401 message echoes a redacted key, so it is not passed on).
+
+The card-update page (``card_setup.CardSetupGateway``) saves a new card with a SetupIntent that
+Stripe Elements confirm in the browser; it needs the account's publishable key (``pk_…``), the
+one Stripe key that may appear in a page.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import stripe
 
 from .base import ChargeRequest, ChargeResult
+from .card_setup import (
+    CardForm,
+    CardRefused,
+    CardSetupUnsupported,
+    GatewayUnreachable,
+    SavedCard,
+    clean_brand,
+    clean_last4,
+)
 
 # (connect, read) seconds. The read timeout is generous: an authorisation can take a while at the
 # issuer, and every timeout becomes an "unknown" outcome that needs reconciliation.
@@ -27,6 +41,19 @@ AUTHENTICATION_REQUIRED = "authentication_required"
 # How many of a customer's newest PaymentIntents lookup() scans before it falls back to search.
 LOOKUP_LIST_LIMIT = 100
 
+# The card-update page: Stripe.js and the sources Stripe's integration security guide lists for it
+# (docs.stripe.com/security/guide#content-security-policy). maps.googleapis.com, listed there for
+# the Address Element's autocomplete, is left out: the page uses no Address Element.
+STRIPE_JS = "https://js.stripe.com/v3"
+STRIPE_CSP: dict[str, tuple[str, ...]] = {
+    "script-src": ("https://js.stripe.com", "https://*.js.stripe.com"),
+    "frame-src": ("https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"),
+    "connect-src": ("https://api.stripe.com",),
+}
+SETUP_METADATA_KEY = "revtain_card_update"
+_PUBLISHABLE_KEY = re.compile(r"pk_(test|live)_[A-Za-z0-9]{8,247}")
+_SETUP_INTENT_ID = re.compile(r"seti_[A-Za-z0-9]{8,250}")
+
 
 class StripeGateway:
     name = "stripe"
@@ -35,11 +62,15 @@ class StripeGateway:
         self,
         secret_key: str,
         *,
+        publishable_key: str | None = None,
         http_client: stripe.HTTPClient | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         if not isinstance(secret_key, str) or not secret_key.startswith(("sk_", "rk_")):
             raise ValueError("Stripe credentials need a secret key (sk_… or rk_…)")
+        if publishable_key is not None:
+            _check_publishable_key(publishable_key, secret_key)
+        self.publishable_key = publishable_key
         self._client = stripe.StripeClient(
             secret_key,
             http_client=http_client or stripe.RequestsClient(timeout=timeout),
@@ -48,14 +79,15 @@ class StripeGateway:
 
     @classmethod
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> StripeGateway:
-        """From the decrypted credentials JSON: ``{"secret_key": "sk_…"}``."""
+        """From the decrypted credentials JSON: ``{"secret_key": "sk_…", "publishable_key": "pk_…"}``
+        (the publishable key is optional: without it there is no card-update page)."""
         try:
             data = json.loads(credentials or "")
         except ValueError:
             raise ValueError("Stripe credentials are not valid JSON") from None
         if not isinstance(data, dict):
             raise ValueError("Stripe credentials must be a JSON object")
-        return cls(data.get("secret_key"), **kwargs)
+        return cls(data.get("secret_key"), publishable_key=data.get("publishable_key") or None, **kwargs)
 
     def __repr__(self) -> str:  # never show the key
         return "<StripeGateway>"
@@ -134,7 +166,106 @@ class StripeGateway:
         return None if found is None else _result_from_intent(found)
 
 
+    # -- card-update page (card_setup.CardSetupGateway) ------------------------------------------
+
+    def card_form(self, token: str, *, reference: str) -> CardForm:
+        """A SetupIntent for the card's customer, to be confirmed by Stripe Elements in the browser.
+        Its idempotency key comes from the link, so reloading the page within Stripe's 24 hours
+        gets the same SetupIntent back instead of a new one."""
+        if not self.publishable_key:
+            raise CardSetupUnsupported("this Stripe account has no publishable key configured")
+        customer = self._customer_for(token)
+        try:
+            intent = self._client.v1.setup_intents.create(
+                {
+                    "customer": customer,
+                    "usage": "off_session",
+                    "payment_method_types": ["card"],
+                    "metadata": {SETUP_METADATA_KEY: reference},
+                },
+                options={"idempotency_key": f"revtain-card-update-{reference}"},
+            )
+        except stripe.InvalidRequestError:
+            raise CardSetupUnsupported("Stripe refused a SetupIntent for this customer") from None
+        except stripe.StripeError as exc:
+            raise _unreachable(exc) from None
+        return CardForm(
+            "stripe",
+            scripts=(STRIPE_JS,),
+            csp=STRIPE_CSP,
+            data={"publishable_key": self.publishable_key, "client_secret": intent.client_secret},
+        )
+
+    def save_card(self, token: str, proof: str, *, reference: str) -> SavedCard:
+        """``proof`` is the SetupIntent id the browser posts after confirming. It counts only if it
+        succeeded, was made for this link and this customer, and saved a card; the card then
+        becomes the customer's default for invoices."""
+        if not isinstance(proof, str) or not _SETUP_INTENT_ID.fullmatch(proof):
+            raise CardRefused("We couldn't confirm your card. Please try again.")
+        customer = self._customer_for(token)
+        try:
+            intent = self._client.v1.setup_intents.retrieve(proof, {"expand": ["payment_method"]})
+        except stripe.InvalidRequestError:
+            raise CardRefused("We couldn't confirm your card. Please try again.") from None
+        except stripe.StripeError as exc:
+            raise _unreachable(exc) from None
+        metadata = getattr(intent, "metadata", None)
+        if (
+            (getattr(metadata, SETUP_METADATA_KEY, None) if metadata is not None else None) != reference
+            or _id_of(getattr(intent, "customer", None)) != customer
+        ):
+            raise CardRefused("We couldn't confirm your card. Please try again.")
+        if getattr(intent, "status", None) != "succeeded":
+            raise CardRefused("Your card wasn't confirmed. Please enter it again.")
+        payment_method = getattr(intent, "payment_method", None)
+        card = getattr(payment_method, "card", None)
+        if card is None:
+            raise CardRefused("Please use a card.")
+        try:
+            self._client.v1.customers.update(
+                customer, {"invoice_settings": {"default_payment_method": payment_method.id}}
+            )
+        except stripe.StripeError as exc:
+            raise _unreachable(exc) from None
+        return SavedCard(
+            f"{payment_method.id}|{customer}",
+            clean_brand(getattr(card, "brand", None)),
+            clean_last4(getattr(card, "last4", None)),
+        )
+
+    def _customer_for(self, token: str) -> str:
+        """The customer whose card ``token`` is: named in it (``pm_…|cus_…``), or the owner of the
+        PaymentMethod. A card without a customer cannot get a replacement saved for it."""
+        payment_method, customer = _split_token(token)
+        if customer:
+            return customer
+        try:
+            customer = self._owner_of(payment_method).get("customer")
+        except stripe.InvalidRequestError:
+            customer = None
+        except stripe.StripeError as exc:
+            raise _unreachable(exc) from None
+        if not customer:
+            raise CardSetupUnsupported("the card belongs to no Stripe customer")
+        return customer
+
+
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _check_publishable_key(publishable_key: Any, secret_key: str) -> None:
+    match = _PUBLISHABLE_KEY.fullmatch(publishable_key) if isinstance(publishable_key, str) else None
+    if match is None:
+        raise ValueError("Stripe publishable_key must look like pk_live_… or pk_test_…")
+    secret_mode = "test" if "_test_" in secret_key[:8] else "live" if "_live_" in secret_key[:8] else None
+    if secret_mode and secret_mode != match.group(1):
+        raise ValueError("the Stripe publishable key and secret key must be both test or both live keys")
+
+
+def _unreachable(exc: stripe.StripeError) -> GatewayUnreachable:
+    """Stripe's own message is not passed on (a 401 echoes part of the key)."""
+    status = getattr(exc, "http_status", None)
+    return GatewayUnreachable(f"Stripe {type(exc).__name__} (HTTP {status})")
 
 
 def _invalid(request: ChargeRequest) -> str | None:
