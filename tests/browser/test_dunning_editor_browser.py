@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -111,6 +112,18 @@ def build_and_publish_sequence(page: Page, template_name: str) -> None:
     expect(settings.get_by_role("link", name=template_name)).to_be_visible()
 
 
+def screenshot_whole_page(page: Page, path: Path) -> None:
+    """The whole page in one tall viewport rather than ``full_page=True``: Chromium does not paint
+    a cross-origin frame (the sandboxed preview) while it is out of view, and a full-page capture
+    of a long page can catch it still blank."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": DESKTOP["viewport"]["width"], "height": height})
+    expect(page.locator("#preview-frame").content_frame.get_by_role("link", name="Add a new card")) \
+        .to_be_in_viewport()
+    page.screenshot(path=str(path))
+    page.set_viewport_size(DESKTOP["viewport"])
+
+
 def preview_save_and_screenshot(page: Page, live: Live, screenshot_dir) -> str:
     """From the copy's editor: edit, Preview (checked in the frame), screenshot, Save. Its URL."""
     editor_url = page.url
@@ -132,7 +145,7 @@ def preview_save_and_screenshot(page: Page, live: Live, screenshot_dir) -> str:
     source = preview.locator("details")
     assert source.get_attribute("open") is None  # the escaped source is there, collapsed
     expect(source.locator("summary")).to_have_text("HTML source")
-    page.screenshot(path=str(screenshot_dir / "template-editor.png"), full_page=True)
+    screenshot_whole_page(page, screenshot_dir / "template-editor.png")
     with live.app.app_context():
         template = db.session.get(MessageTemplate, editor_url.rsplit("/", 1)[1])
         assert (template.name, template.current_version) == (COPY, 1)  # Preview saved nothing
