@@ -1,26 +1,33 @@
 """The branded card-update page, on the merchant's own domain (a CNAME to Revtain) or the main host.
 
 Served only for the main host or a client's *verified* ``cardUpdateDomain``, and only for that
-client's links. The page sends a strict Content-Security-Policy (no scripts at all for the test
-gateway's form), no referrer (the URL holds the token), and is never cached.
+client's links. The page sends a strict Content-Security-Policy, no referrer (the URL holds the
+token), and is never cached. The test gateway's plain form runs no script at all; the Stripe and
+Braintree pages (``gateway_form``) allow only the gateway's documented hosts and, for our own
+inline script, a per-response nonce.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Mapping
 
 from flask import Blueprint, current_app, render_template, request
 
 from ..clock import now as clock_now
 from ..currencies import exponent
 from ..extensions import db
+from ..gateways.card_setup import CardRefused, CardSetupUnsupported, GatewayUnreachable
 from ..gateways.test import CardRejected, tokenize_test_card
-from ..models import Client
-from . import links
+from ..models import CardUpdateLink, Client
+from . import gateway_form, links
 
 bp = Blueprint("cardupdate", __name__)
+log = logging.getLogger(__name__)
+EXPIRED_FORM = "This form has expired. Please reload the page."
 
 
 def _csrf(link_id: str) -> str:
@@ -28,7 +35,22 @@ def _csrf(link_id: str) -> str:
     return hmac.new(key, f"card-update:{link_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def _page(template: str, status: int, client: Client | None = None, **context):
+def _csp(nonce: str, sources: Mapping[str, tuple[str, ...]] | None) -> str:
+    """Nothing but our nonce'd style; with a gateway's fields, its hosts and our nonce'd script."""
+    directives = ["default-src 'none'"]
+    if sources:
+        directives.append(" ".join(["script-src", f"'nonce-{nonce}'", *sources.get("script-src", ())]))
+        directives += [
+            " ".join([name, *sources[name]]) for name in ("frame-src", "child-src", "connect-src")
+            if sources.get(name)
+        ]
+    directives += [f"style-src 'nonce-{nonce}'", "img-src https: data:", "form-action 'self'",
+                   "frame-ancestors 'none'", "base-uri 'none'"]
+    return "; ".join(directives)
+
+
+def _page(template: str, status: int, client: Client | None = None, *,
+          csp: Mapping[str, tuple[str, ...]] | None = None, **context):
     nonce = secrets.token_urlsafe(16)
     brand = {
         "name": (client.brand_name or client.name) if client else "Payment details",
@@ -39,10 +61,7 @@ def _page(template: str, status: int, client: Client | None = None, **context):
     response = current_app.make_response(
         (render_template(f"cardupdate/{template}", brand=brand, nonce=nonce, **context), status)
     )
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
+    response.headers["Content-Security-Policy"] = _csp(nonce, csp)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
@@ -66,15 +85,58 @@ def card_update_page(token: str):
     if not links.usable(link, clock_now()):
         return _page("gone.html", 410, client, reason="used" if link.used_at else "expired")
     if client.gateway != "test":
-        # Stripe Elements / Braintree Hosted Fields pages come with the dunning work; until then
-        # nothing that would take card details is shown for live gateways.
-        return _page("gone.html", 404, client, reason="unavailable")
+        return _gateway_page(client, link)
+    return _test_gateway_page(client, link)
 
+
+def _csrf_ok(link: CardUpdateLink) -> bool:
+    return hmac.compare_digest(request.form.get("csrf", ""), _csrf(link.id))
+
+
+def _done(client: Client, done: links.Completed):
+    return _page("done.html", 200, client, brand_name=done.link.new_card_brand,
+                 last4=done.link.new_card_last4, kind=done.kind, amount=_amount(done.recovery))
+
+
+def _gateway_page(client: Client, link: CardUpdateLink):
+    """Stripe Elements or Braintree Hosted Fields; a POST carries the gateway's proof."""
     error = None
     if request.method == "POST":
-        if not hmac.compare_digest(request.form.get("csrf", ""), _csrf(link.id)):
-            return _page("form.html", 400, client, error="This form has expired. Please reload the page.",
-                         csrf=_csrf(link.id))
+        proof = request.form.get(gateway_form.PROOF_FIELDS.get(client.gateway, ""), "")
+        if not _csrf_ok(link):
+            error = EXPIRED_FORM
+        else:
+            try:
+                return _done(client, gateway_form.submit(client, link, proof))
+            except CardRefused as exc:
+                error = str(exc)
+            except links.LinkUnusable:
+                return _page("gone.html", 410, client, reason="used")
+            except CardSetupUnsupported as exc:
+                log.warning("card update link %s cannot be served: %s", link.id, exc)
+                return _page("gone.html", 404, client, reason="unavailable")
+            except GatewayUnreachable as exc:
+                log.warning("card update link %s: %s", link.id, exc)
+                return _page("gone.html", 503, client, reason="retry")
+    try:
+        form = gateway_form.open_form(client, link)
+    except CardSetupUnsupported as exc:
+        log.info("card update link %s cannot be served: %s", link.id, exc)
+        return _page("gone.html", 404, client, reason="unavailable")
+    except GatewayUnreachable as exc:
+        log.warning("card update link %s: %s", link.id, exc)
+        return _page("gone.html", 503, client, reason="retry")
+    return _page(f"{form.kind}.html", 400 if error else 200, client, csp=form.csp, error=error,
+                 csrf=_csrf(link.id), scripts=form.scripts, setup=form.data,
+                 proof_field=gateway_form.PROOF_FIELDS[form.kind])
+
+
+def _test_gateway_page(client: Client, link: CardUpdateLink):
+    """The test gateway's plain form for the documented test cards (no script at all)."""
+    error = None
+    if request.method == "POST":
+        if not _csrf_ok(link):
+            return _page("form.html", 400, client, error=EXPIRED_FORM, csrf=_csrf(link.id))
         try:
             new_token, brand, last4 = tokenize_test_card(
                 request.form.get("number", ""), request.form.get("expiry", ""),
@@ -84,9 +146,7 @@ def card_update_page(token: str):
             error = str(exc)
         else:
             try:
-                done = links.complete(link, new_token, brand, last4)
+                return _done(client, links.complete(link, new_token, brand, last4))
             except links.LinkUnusable:
                 return _page("gone.html", 410, client, reason="used")
-            return _page("done.html", 200, client, brand_name=brand, last4=last4,
-                         kind=done.kind, amount=_amount(done.recovery))
     return _page("form.html", 400 if error else 200, client, error=error, csrf=_csrf(link.id))
