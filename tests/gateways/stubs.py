@@ -267,6 +267,26 @@ def bt_validation_error(amount: str = "50.00", order_id: str = "") -> str:
     return _template("validation_error.xml").substitute(amount=amount, order_id=order_id)
 
 
+def bt_client_token() -> str:
+    """``client_token.generate``'s answer: the base64 client token Hosted Fields authorize with."""
+    return (FIXTURES / "braintree" / "client_token.xml").read_text()
+
+
+def bt_client_token_value() -> str:
+    return ET.fromstring(bt_client_token()).findtext("value")
+
+
+def bt_credit_card(token: str, customer_id: str, card: dict[str, str] = MASTERCARD) -> str:
+    """``payment_method.create``'s answer for a vaulted, verified credit card."""
+    logo = card["card_type"].lower().replace(" ", "_")
+    return _template("credit_card.xml").substitute(token=token, customer_id=customer_id, logo=logo, **card)
+
+
+def bt_verification_declined(customer_id: str, code: str = "2000", text: str = "Do Not Honor") -> str:
+    """The 422 of a ``payment_method.create`` whose card verification the processor declined."""
+    return _template("verification_declined.xml").substitute(customer_id=customer_id, code=code, text=text)
+
+
 def bt_search_ids(*ids: str) -> str:
     return _template("search_results.xml").substitute(items="".join(f"<item>{i}</item>" for i in ids))
 
@@ -298,22 +318,37 @@ class BraintreeHttp:
         self.queue.append(exc)
         return self
 
+    def answer(self, http_verb, path, headers, request_body, timeout) -> list:
+        """What the SDK's ``Http.http_do`` returns: ``[status, body]`` from the queue."""
+        body = request_body.decode() if isinstance(request_body, bytes) else (request_body or "")
+        plain = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers.items()}
+        self.requests.append(Recorded(http_verb, path, plain, body, timeout))
+        if not self.queue:
+            # wrap_http_exceptions turns any exception here into UnexpectedError: remember it.
+            self.unexpected.append(f"{http_verb} {path}")
+            raise AssertionError(f"unexpected Braintree request {http_verb} {path}")
+        item = self.queue.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        status, text = item
+        return [status, text]
+
     def strategy(self, config, environment) -> braintree.util.http.Http:
         stub = self
 
         class StubHttp(braintree.util.http.Http):
             def http_do(self, http_verb, path, headers, request_body):
-                body = request_body.decode() if isinstance(request_body, bytes) else (request_body or "")
-                plain = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers.items()}
-                stub.requests.append(Recorded(http_verb, path, plain, body, self.config.timeout))
-                if not stub.queue:
-                    # wrap_http_exceptions turns any exception here into UnexpectedError: remember it.
-                    stub.unexpected.append(f"{http_verb} {path}")
-                    raise AssertionError(f"unexpected Braintree request {http_verb} {path}")
-                item = stub.queue.pop(0)
-                if isinstance(item, Exception):
-                    raise item
-                status, text = item
-                return [status, text]
+                return stub.answer(http_verb, path, headers, request_body, self.config.timeout)
 
         return StubHttp(config, environment)
+
+    def install(self, monkeypatch) -> BraintreeHttp:
+        """Every Braintree gateway the app builds (with the SDK's default HTTP strategy) talks to
+        this stub: only ``Http.http_do``, the method that calls ``requests``, is replaced."""
+        stub = self
+
+        def http_do(http, http_verb, path, headers, request_body):
+            return stub.answer(http_verb, path, headers, request_body, http.config.timeout)
+
+        monkeypatch.setattr(braintree.util.http.Http, "http_do", http_do)
+        return self
