@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import stripe_billing
+from . import chargebee, stripe_billing
 
-MODULES: dict[str, ModuleType] = {module.PLATFORM: module for module in (stripe_billing,)}
+MODULES: dict[str, ModuleType] = {
+    module.PLATFORM: module for module in (chargebee, stripe_billing)
+}
 
 
 def module_for(platform: str) -> ModuleType | None:
