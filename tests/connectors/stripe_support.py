@@ -66,7 +66,8 @@ def invoice_payments(*payments: dict, url: str = "/v1/invoice_payments") -> dict
 
 
 def invoice_payment(intent: dict | str, status: str = "open") -> dict:
-    return fixture("invoice_payment", status=status, payment={"payment_intent": intent, "type": "payment_intent"},
+    return fixture("invoice_payment", status=status,
+                   payment={"payment_intent": intent, "type": "payment_intent"},
                    amount_paid=4900 if status == "paid" else None)
 
 

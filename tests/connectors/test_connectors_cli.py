@@ -18,7 +18,8 @@ def merchant(app, receiver):
 
 def test_set_list_and_remove(app, runner, merchant):
     r = runner.invoke(args=["connectors", "set", merchant.client_id, "stripe-billing",
-                            "--set", f"secret_key={s.SECRET_KEY}", "--set", f"webhook_secret={s.WEBHOOK_SECRET}",
+                            "--set", f"secret_key={s.SECRET_KEY}",
+                            "--set", f"webhook_secret={s.WEBHOOK_SECRET}",
                             "--no-hand-off"])
     assert r.exit_code == 0, r.output
     url = f"http://revtain.test/api/connectors/stripe-billing/webhook/{merchant.client_id}"

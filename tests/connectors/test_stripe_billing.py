@@ -170,6 +170,7 @@ def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server
     (recovery,) = recoveries(app)
     assert recovery.status == "succeeded" and recovery.payment_method_token == f"{s.NEW_PM}|{s.CUSTOMER}"
     (attempt,) = charges(app)
+    assert attempt.payment_method_token == f"{s.NEW_PM}|{s.CUSTOMER}"
     pay = stripe_http.requests[2]
     assert pay.path == f"/v1/invoices/{s.INVOICE}/pay" and pay.form["payment_method"] == s.NEW_PM
     assert [e.outcome for e in events(app)] == ["no_open_recovery", "recovery_recovered"]
@@ -212,7 +213,8 @@ def test_without_hand_off_revtain_watches_and_closes_on_the_platforms_payment(ap
     status = json.loads(send_status(app, merchant, recovery.id))
     assert status["pending"] is True and status["nextRetryAt"] is None
 
-    paid = s.event("invoice.paid", s.paid_invoice(), event_id="evt_1SbR12Paid0002", created=s.FAILED_AT + 7200)
+    paid = s.event("invoice.paid", s.paid_invoice(), event_id="evt_1SbR12Paid0002",
+                   created=s.FAILED_AT + 7200)
     send(server, merchant, paid)
     run_jobs(app)
     (recovery,) = recoveries(app)
@@ -235,7 +237,8 @@ def send_status(app, merchant, transaction_id: str) -> str:
     (lambda body: s.signed(body, timestamp=int(__import__("time").time()) - 600), "ten minutes old"),
     (lambda body: {**s.signed(body), "Stripe-Signature": "t=1,v1=deadbeef"}, "garbage"),
 ])
-def test_unsigned_or_wrongly_signed_is_401_and_stores_nothing(app, server, merchant, stripe_http, headers, why):
+def test_unsigned_or_wrongly_signed_is_401_and_stores_nothing(app, server, merchant, stripe_http, headers,
+                                                              why):
     body = s.payment_failed()
     r = send(server, merchant, body, headers(body))
     assert r.status_code == 401, why
