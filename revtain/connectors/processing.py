@@ -31,6 +31,7 @@ from ..extensions import db
 from ..gateways.platforms import (
     CardUpdated,
     Fact,
+    HandOffUnsupported,
     Ignored,
     PaymentFailed,
     PaymentSucceeded,
@@ -124,6 +125,8 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
             platform.stop_retries(fact.invoice_ref)
         except PlatformUnavailable as exc:
             return _later(event, str(exc))
+        except HandOffUnsupported as exc:  # set-up refuses the hand-off for such a platform
+            return _finish(event, FAILED, error=str(exc))
     event_id = event.id
     started = start(client, ExecuteInput(
         payment_method_token=token, amount=fact.amount, currency=fact.currency.upper(),
@@ -139,6 +142,8 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
 
 
 def _card_updated(client: Client, account: ConnectorAccount, event: ConnectorEvent, fact: CardUpdated) -> str:
+    """The customer changed their card. The token may be the same: Chargebee and Recurly update a
+    payment source or billing info in place, and the new card is behind the same id."""
     recovery = _recovery(client.id, Recovery.source == event.platform,
                          Recovery.source_customer == fact.customer_ref,
                          Recovery.status.in_((*REOPENABLE, PROCESSING, UNKNOWN)))
@@ -146,8 +151,6 @@ def _card_updated(client: Client, account: ConnectorAccount, event: ConnectorEve
         return _finish(event, PROCESSED, outcome="no_open_recovery")  # a later failure may use it
     if recovery.status in (PROCESSING, UNKNOWN):
         return _later(event, "a charge of this recovery is in flight")
-    if recovery.payment_method_token == fact.token:
-        return _finish(event, PROCESSED, outcome="same_card", recovery_id=recovery.id)
     now = clock_now()
     deliveries = [card_updated_event(client, recovery.payment_method_token, fact.token, recovery, now)]
     if recovery.strategy_used == finish.PLATFORM_RETRY and not account.stop_platform_retries:
