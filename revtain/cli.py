@@ -67,14 +67,32 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--brand-name")
 @click.option("--brand-logo-url")
 @click.option("--brand-primary-color", help="Hex colour, e.g. #6366f1.")
+@click.option("--connector", type=click.Choice(["chargebee", "recurly", "stripe-billing", "braintree"]),
+              help="Set up a billing-platform connector too (see revtain connectors set).")
+@click.option("--connector-set", "connector_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A credential of that connector (repeat); or REVTAIN_CONNECTOR_<NAME>, or the prompts.")
+@click.option("--connector-hand-off/--no-connector-hand-off", default=None,
+              help="Stop the platform's own retries once Revtain takes an invoice over (default: on).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def onboard_command(
     name, webhook_url, gateway, stripe_secret_key, stripe_publishable_key, braintree_merchant_id,
     braintree_public_key,
     braintree_private_key, braintree_environment, backup_gateways, billing_cycle_day, timezone, dunning,
-    card_update_domain, brand_name, brand_logo_url, brand_primary_color, as_json,
+    card_update_domain, brand_name, brand_logo_url, brand_primary_color, connector, connector_pairs,
+    connector_hand_off, as_json,
 ) -> None:
     """Create a client and print its credentials, once."""
+    from .connectors.accounts import ConnectorSetupError, set_up, validated
+
+    connector_credentials_given = {}
+    if connector:
+        connector_credentials_given = connector_credentials(_platform_module(connector), connector_pairs)
+        try:
+            validated(connector, connector_credentials_given)  # before the client exists
+        except ConnectorSetupError as exc:
+            raise click.ClickException(str(exc)) from None
+    elif connector_pairs:
+        raise click.ClickException("--connector-set needs --connector PLATFORM")
     credentials = {
         "stripe": {
             "secret_key": stripe_secret_key,
@@ -105,10 +123,19 @@ def onboard_command(
         )
     except OnboardingError as exc:
         raise click.ClickException(str(exc)) from None
+    if connector:
+        set_up(db.session.get(Client, issued.client_id), connector, connector_credentials_given,
+               stop_platform_retries=connector_hand_off)
     if as_json:
-        click.echo(json.dumps(issued.as_json()))
+        body = issued.as_json()
+        if connector:
+            body["connectors"] = [connector]
+        click.echo(json.dumps(body))
     else:
         print_credentials(issued, f"Onboarded {name}")
+        if connector:
+            click.echo("\n  Connector set up:")
+            print_connector(issued.client_id, connector)
 
 
 @click.command("clients")

@@ -59,6 +59,20 @@ def credentials_of(account: ConnectorAccount) -> dict[str, str]:
     return json.loads(decrypt(account.credentials_encrypted))
 
 
+def validated(platform: str, credentials: Mapping[str, Any]) -> str:
+    """The credentials, checked by the platform's connector and client, as the JSON to encrypt
+    (``ConnectorSetupError`` says what is wrong)."""
+    module = MODULES.get(platform)
+    if module is None:
+        raise ConnectorSetupError(f"platform must be one of {', '.join(MODULES)}")
+    try:
+        plain = json.dumps(module.check_credentials(credentials))
+        for_platform(platform, plain)  # the platform's client accepts them
+    except ValueError as exc:
+        raise ConnectorSetupError(str(exc)) from None
+    return plain
+
+
 def set_up(
     client: Client,
     platform: str,
@@ -72,6 +86,8 @@ def set_up(
     module = MODULES.get(platform)
     if module is None:
         raise ConnectorSetupError(f"platform must be one of {', '.join(MODULES)}")
+    if stop_platform_retries:
+        _can_hand_off(module)
     account = get(client.id, platform)
     given = dict(credentials)
     if keep_blank_secrets and account is not None:
@@ -79,16 +95,11 @@ def set_up(
         for field in module.CREDENTIALS:
             if field.secret and not str(given.get(field.name) or "").strip():
                 given[field.name] = stored.get(field.name, "")
-    try:
-        cleaned = module.check_credentials(given)
-        plain = json.dumps(cleaned)
-        for_platform(platform, plain)  # the platform's client accepts them
-    except ValueError as exc:
-        raise ConnectorSetupError(str(exc)) from None
+    plain = validated(platform, given)
     now = clock_now()
     if account is None:
         account = ConnectorAccount(client_id=client.id, platform=platform, created_at=now,
-                                   stop_platform_retries=True)
+                                   stop_platform_retries=not getattr(module, "NO_HAND_OFF", None))
         db.session.add(account)
     account.credentials_encrypted = encrypt(plain)
     if stop_platform_retries is not None:
@@ -99,10 +110,19 @@ def set_up(
 
 
 def set_hand_off(account: ConnectorAccount, stop_platform_retries: bool) -> ConnectorAccount:
+    if stop_platform_retries:
+        _can_hand_off(MODULES[account.platform])
     account.stop_platform_retries = stop_platform_retries
     account.updated_at = clock_now()
     db.session.commit()
     return account
+
+
+def _can_hand_off(module) -> None:
+    """A platform whose API cannot stop its own retries gets no hand-off: said, not pretended."""
+    reason = getattr(module, "NO_HAND_OFF", None)
+    if reason:
+        raise ConnectorSetupError(reason)
 
 
 def remove(account: ConnectorAccount) -> None:

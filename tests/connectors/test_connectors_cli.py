@@ -68,3 +68,35 @@ def test_bad_input_is_a_readable_error(runner, merchant, args, message):
 def test_an_unknown_client_is_a_readable_error(runner):
     r = runner.invoke(args=["connectors", "list", "00000000-0000-4000-8000-000000000000"])
     assert r.exit_code == 1 and "no client with id" in r.output
+
+
+def test_onboarding_sets_up_a_connector(app, runner):
+    import json
+
+    r = runner.invoke(args=["onboard", "--name", "Billing Co", "--connector", "stripe-billing",
+                            "--connector-set", f"secret_key={s.SECRET_KEY}",
+                            "--connector-set", f"webhook_secret={s.WEBHOOK_SECRET}",
+                            "--no-connector-hand-off", "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output)
+    assert body["connectors"] == ["stripe-billing"]
+    url = body["connectorWebhookUrls"]["stripe-billing"]
+    assert url.endswith(f"/stripe-billing/webhook/{body['clientId']}")
+    with app.app_context():
+        account = accounts.get(body["clientId"], "stripe-billing")
+        assert account.stop_platform_retries is False
+
+
+def test_onboarding_with_bad_connector_credentials_creates_nothing(app, runner):
+    from sqlalchemy import func, select
+
+    from revtain.extensions import db
+    from revtain.models import Client
+
+    r = runner.invoke(args=["onboard", "--name", "Billing Co", "--connector", "stripe-billing",
+                            "--connector-set", "secret_key=nope"])
+    assert r.exit_code == 1 and "needs Webhook signing secret" in r.output, r.output
+    r = runner.invoke(args=["onboard", "--name", "Billing Co", "--connector-set", "secret_key=x"])
+    assert r.exit_code == 1 and "--connector-set needs --connector" in r.output
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Client)).scalar_one() == 0
