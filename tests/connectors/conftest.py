@@ -49,7 +49,9 @@ def recoveries(app) -> list[Recovery]:
 
 def events(app) -> list[ConnectorEvent]:
     with app.app_context():
-        return list(db.session.execute(select(ConnectorEvent).order_by(ConnectorEvent.received_at)).scalars())
+        # The clock is frozen: events received "at once" keep their arrival order by id (a ULID).
+        return list(db.session.execute(
+            select(ConnectorEvent).order_by(ConnectorEvent.received_at, ConnectorEvent.id)).scalars())
 
 
 def charges(app) -> list[Attempt]:
