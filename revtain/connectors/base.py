@@ -5,6 +5,8 @@ A connector module (``stripe_billing``, ``chargebee``, ``recurly``, ``braintree`
 * ``PLATFORM``: its URL slug; ``LABEL``: its name for people;
 * ``CREDENTIALS``: the fields a merchant gives at set-up (``Field``), checked by ``check_credentials``;
 * ``SETUP``: where in the platform to paste the URL, and which events to select;
+* ``NO_HAND_OFF`` (only where the platform's API cannot stop its own retries of an invoice): why,
+  in words set-up shows when the hand-off is asked for; such a connector only watches;
 * ``read(credentials, headers, body)``: verify the platform's signature (``Unauthorized``) and parse
   the body (``BadPayload``) into an ``Inbound``; done when the webhook arrives;
 * ``parse(credentials, body)``: the same without the time-bound checks, for the job that processes a

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .base import (
     CardUpdated,
     Fact,
+    HandOffUnsupported,
     Ignored,
     PaymentFailed,
     PaymentSucceeded,
@@ -51,6 +52,7 @@ __all__ = [
     "PLATFORMS",
     "CardUpdated",
     "Fact",
+    "HandOffUnsupported",
     "Ignored",
     "PaymentFailed",
     "PaymentSucceeded",

@@ -19,6 +19,11 @@ class PlatformUnavailable(Exception):
     The message names the call and the status, never credentials."""
 
 
+class HandOffUnsupported(Exception):
+    """The platform's API has no call that stops its own retries of an invoice, so its connector
+    cannot take invoices over (the hand-off stays off). The message says so for a merchant."""
+
+
 @dataclass(frozen=True)
 class PaymentFailed:
     invoice_ref: str  # the platform's invoice (Braintree: the subscription)
@@ -71,5 +76,6 @@ class PlatformClient(Protocol):
 
     def stop_retries(self, invoice_ref: str) -> None:
         """The hand-off: the platform stops retrying this invoice itself (raises
-        ``PlatformUnavailable`` when it cannot be told now)."""
+        ``PlatformUnavailable`` when it cannot be told now, ``HandOffUnsupported`` when it never
+        can)."""
         ...
