@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import braintree, chargebee, stripe_billing
+from . import braintree, chargebee, recurly, stripe_billing
 
 MODULES: dict[str, ModuleType] = {
-    module.PLATFORM: module for module in (braintree, chargebee, stripe_billing)
+    module.PLATFORM: module for module in (braintree, chargebee, recurly, stripe_billing)
 }
 
 
