@@ -438,3 +438,11 @@ def test_each_version_records_who_saved_it_and_a_sequence_who_published_it(app, 
     with app.app_context():
         sequence = db.session.get(DunningSequence, sequence_id)
         assert sequence.published_by_email == "marketing@acme.example" and sequence.published_by_id
+
+
+def test_a_preview_while_redis_is_down_is_a_friendly_503(make_app, merchant, marketing):
+    down = make_app(REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens on port 9
+    someone = down.test_client()
+    assert login(someone, "marketing@acme.example").status_code == 302
+    r = someone.get("/dashboard/dunning/previews/" + "A" * 43)
+    assert r.status_code == 503 and "Try again in a moment" in text(r)

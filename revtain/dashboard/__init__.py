@@ -105,6 +105,12 @@ def _not_found(exc):
     return _error(404, "Not found", "There is nothing here, or it belongs to another account.")
 
 
+@bp.errorhandler(503)
+def _unavailable(exc):
+    return _error(503, "Try again in a moment",
+                  "A service this page needs is not answering. Nothing was lost.")
+
+
 @bp.get("/")
 def index():
     if not current_user.is_authenticated:

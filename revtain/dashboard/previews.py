@@ -51,7 +51,11 @@ def store(html: str) -> str | None:
 def dunning_preview(key: str):
     if not _KEY.match(key):
         abort(404)
-    raw = connection().get(_PREFIX + key)
+    try:
+        raw = connection().get(_PREFIX + key)
+    except RedisError as exc:
+        current_app.logger.warning("template preview not read: %s", exc)
+        abort(503)
     if raw is None:
         abort(404)
     kept = json.loads(raw)
