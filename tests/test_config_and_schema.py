@@ -17,6 +17,17 @@ def test_migrations_match_the_models(app):
     assert diff == []
 
 
+def test_the_migrations_have_one_head():
+    """``revtain db upgrade`` (the README's production command) upgrades to "head": branches from
+    parallel work must be merged before they land."""
+    from alembic.script import ScriptDirectory
+
+    from revtain import MIGRATIONS
+
+    script = ScriptDirectory(MIGRATIONS)
+    assert len(script.get_heads()) == 1, script.get_heads()
+
+
 def test_production_refuses_to_start_without_an_encryption_key(base_config):
     config = {**base_config, "ENV": "production", "ENCRYPTION_KEY": None}
     with pytest.raises(ConfigurationError, match="REVTAIN_ENCRYPTION_KEY is required"):
