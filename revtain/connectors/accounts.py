@@ -29,6 +29,7 @@ class Instructions:
     label: str
     url: str
     setup: str
+    hand_off_by_setting: str | None = None  # what to switch off in the platform before the hand-off
 
 
 def webhook_url(client_id: str, platform: str) -> str:
@@ -38,7 +39,20 @@ def webhook_url(client_id: str, platform: str) -> str:
 
 def instructions(client_id: str, platform: str) -> Instructions:
     module = MODULES[platform]
-    return Instructions(platform, module.LABEL, webhook_url(client_id, platform), module.SETUP)
+    return Instructions(platform, module.LABEL, webhook_url(client_id, platform), module.SETUP,
+                        hand_off_by_setting(platform))
+
+
+def hand_off_by_setting(platform: str) -> str | None:
+    """What the merchant must switch off in the platform before the hand-off, where the platform's
+    own retries are a setting only they can change; None where Revtain stops them per invoice."""
+    return getattr(MODULES[platform], "HAND_OFF_BY_SETTING", None)
+
+
+def default_hand_off(platform: str) -> bool:
+    """A new connector's hand-off: on where Revtain can stop the platform's retries itself, off
+    where only the merchant can (until they have, both would retry the card)."""
+    return not hand_off_by_setting(platform)
 
 
 def get(client_id: str, platform: str) -> ConnectorAccount | None:
@@ -86,8 +100,6 @@ def set_up(
     module = MODULES.get(platform)
     if module is None:
         raise ConnectorSetupError(f"platform must be one of {', '.join(MODULES)}")
-    if stop_platform_retries:
-        _can_hand_off(module)
     account = get(client.id, platform)
     given = dict(credentials)
     if keep_blank_secrets and account is not None:
@@ -99,7 +111,7 @@ def set_up(
     now = clock_now()
     if account is None:
         account = ConnectorAccount(client_id=client.id, platform=platform, created_at=now,
-                                   stop_platform_retries=not getattr(module, "NO_HAND_OFF", None))
+                                   stop_platform_retries=default_hand_off(platform))
         db.session.add(account)
     account.credentials_encrypted = encrypt(plain)
     if stop_platform_retries is not None:
@@ -110,19 +122,10 @@ def set_up(
 
 
 def set_hand_off(account: ConnectorAccount, stop_platform_retries: bool) -> ConnectorAccount:
-    if stop_platform_retries:
-        _can_hand_off(MODULES[account.platform])
     account.stop_platform_retries = stop_platform_retries
     account.updated_at = clock_now()
     db.session.commit()
     return account
-
-
-def _can_hand_off(module) -> None:
-    """A platform whose API cannot stop its own retries gets no hand-off: said, not pretended."""
-    reason = getattr(module, "NO_HAND_OFF", None)
-    if reason:
-        raise ConnectorSetupError(reason)
 
 
 def remove(account: ConnectorAccount) -> None:

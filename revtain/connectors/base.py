@@ -5,8 +5,11 @@ A connector module (``stripe_billing``, ``chargebee``, ``recurly``, ``braintree`
 * ``PLATFORM``: its URL slug; ``LABEL``: its name for people;
 * ``CREDENTIALS``: the fields a merchant gives at set-up (``Field``), checked by ``check_credentials``;
 * ``SETUP``: where in the platform to paste the URL, and which events to select;
-* ``NO_HAND_OFF`` (only where the platform's API cannot stop its own retries of an invoice): why,
-  in words set-up shows when the hand-off is asked for; such a connector only watches;
+* ``HAND_OFF_BY_SETTING`` (only where the platform's own retries are a setting the merchant
+  controls in the platform, and no API stops them per invoice: Braintree, Recurly): in plain words,
+  what the merchant must switch off there before turning the hand-off on. Such a connector's
+  hand-off is off until the merchant turns it on (so a card is never retried by both), and its
+  client's ``stop_retries`` calls nothing;
 * ``read(credentials, headers, body)``: verify the platform's signature (``Unauthorized``) and parse
   the body (``BadPayload``) into an ``Inbound``; done when the webhook arrives;
 * ``parse(credentials, body)``: the same without the time-bound checks, for the job that processes a

@@ -8,6 +8,10 @@ not verify, is a 401. The library checks the payload's characters before the sig
 garbled payload is a 401 too: it cannot tell garbling from forgery. A verified payload that is not
 a notification is a 400.
 
+Braintree's automatic retries of past-due subscriptions are its retry logic, a Control Panel setting
+with no API (``HAND_OFF_BY_SETTING``): the hand-off is off until the merchant turns it on, having
+switched that off.
+
 Notifications carry no id and no signing time: a resend carries the same payload, so the event id
 is a digest of it, and there is no replay window (a replay is a duplicate, and processing reads the
 subscription's state from Braintree anyway). Braintree sends no notification when a card changes
@@ -47,15 +51,21 @@ CREDENTIALS = (
 FAILED = ("subscription_charged_unsuccessfully", "subscription_went_past_due")
 CHARGED = "subscription_charged_successfully"
 EVENTS = (*FAILED, CHARGED)
+HAND_OFF_BY_SETTING = (
+    "Braintree retries past-due subscriptions by itself while its retry logic is on, and Braintree "
+    "offers no API to switch that off, so Revtain cannot do it for you. Before turning the hand-off "
+    "on: in the Braintree Control Panel, under Settings → Processing → Recurring Billing → Retry "
+    "Logic, turn automatic retries off and leave subscriptions Past Due (not canceled) when a charge "
+    "fails."
+)
 SETUP = (
     "In the Braintree Control Panel, gear icon → API → Webhooks → Create New Webhook: paste the URL as "
     "the destination URL and select the Recurring Billing notifications Subscription Charged "
     "Unsuccessfully, Subscription Went Past Due and Subscription Charged Successfully. "
-    "While Revtain retries failed payments for you (the hand-off, on by default), turn Braintree's own "
-    "retries off under Settings → Processing → Recurring Billing → Retry Logic (no automatic retries; "
-    "leave subscriptions Past Due): Braintree offers no API for that setting, so Revtain cannot do it "
-    "for you. Or switch the hand-off off, and Braintree keeps retrying while Revtain only watches and "
-    "sends its dunning emails."
+    "The hand-off is off until you turn it on: Braintree keeps retrying while Revtain only watches and "
+    "sends its dunning emails. To have Revtain retry failed payments for you through Braintree, turn "
+    "Braintree's own retries off first (see below; there is no API for that setting), then the "
+    "hand-off on."
 )
 NOT_A_NOTIFICATION = "not a Braintree webhook (a form with bt_signature and bt_payload)"
 MAX_FIELDS = 20

@@ -31,7 +31,6 @@ from ..extensions import db
 from ..gateways.platforms import (
     CardUpdated,
     Fact,
-    HandOffUnsupported,
     Ignored,
     PaymentFailed,
     PaymentSucceeded,
@@ -122,11 +121,9 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
         token = newer.payment_method_token if newer is not None else token
     if account.stop_platform_retries:
         try:  # before Revtain charges anything, so the card is never retried by both
-            platform.stop_retries(fact.invoice_ref)
+            platform.stop_retries(fact.invoice_ref)  # Braintree, Recurly: a setting, nothing to call
         except PlatformUnavailable as exc:
             return _later(event, str(exc))
-        except HandOffUnsupported as exc:  # set-up refuses the hand-off for such a platform
-            return _finish(event, FAILED, error=str(exc))
     event_id = event.id
     started = start(client, ExecuteInput(
         payment_method_token=token, amount=fact.amount, currency=fact.currency.upper(),

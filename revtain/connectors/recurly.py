@@ -5,9 +5,14 @@ signature may match (a regenerated key and the previous one both sign for 24 hou
 more than five minutes from now, either way, is refused as a replay.
 
 The notifications are thin (``id``, ``object_type``, ``event_type``, ``event_time`` and a ``uuid``
-or ``account_code``): the rest is read through the ``recurly`` library. Recurly cannot be told to
-stop retrying an invoice, so a Recurly connector has no hand-off (``NO_HAND_OFF``): Revtain follows
-Recurly's retries, sends the dunning and closes the recovery when Recurly reports the payment.
+or ``account_code``): the rest is read through the ``recurly`` library.
+
+Recurly's retries of a declined renewal are its own (its retry logic, Intelligent Retries on some
+plans) for as long as the invoice's dunning cycle lasts, and no API call stops them for one
+invoice: they are a matter of the merchant's Recurly site (``HAND_OFF_BY_SETTING``). So the hand-off
+is off until the merchant turns it on. Off, Revtain follows Recurly's retries, sends the dunning and
+closes the recovery when Recurly reports the payment; on, Revtain collects the invoice itself with
+``collect_invoice`` and asks Recurly for nothing beforehand.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..gateways.platforms import Fact, Ignored
-from ..gateways.platforms import recurly as recurly_platform
 from ..gateways.platforms.recurly import REGIONS, RecurlyClient
 from .base import BadPayload, Field, Headers, Inbound, Unauthorized, require
 
@@ -47,16 +51,30 @@ CREDENTIALS = (
     Field("region", "Data center", required=False,
           help="us (the default) or eu: where your Recurly site is hosted."),
 )
-# Recurly's API cannot stop its own retries of an invoice: set-up refuses the hand-off, saying this.
-NO_HAND_OFF = recurly_platform.NO_HAND_OFF
+# What Recurly's documentation says about its retries: they run until the invoice's dunning cycle
+# ends (a dunning campaign sets the emails, the cycle's length and its end, not the retries); the
+# retry limits are changed by the site's Recurly support contact; a billing info update triggers an
+# immediate retry; and by default the cycle ends by failing the invoice, which can then no longer be
+# collected. No API call stops them for one invoice.
+HAND_OFF_BY_SETTING = (
+    "Recurly retries a declined renewal by itself until the invoice's dunning cycle ends. Its "
+    "documentation shows no setting you can change yourself that turns those retries off: a dunning "
+    "campaign sets only its emails, the length of the cycle and what happens at its end, and the "
+    "retry limits are changed by your Recurly support contact. Before turning the hand-off on: ask "
+    "Recurly support to turn off automatic retries of declined renewals on your site, and under "
+    "Configuration → Dunning Management set every campaign to leave the invoice past due at the end "
+    "of the cycle instead of failing it, so Revtain can still collect it. Until Recurly confirms its "
+    "retries are off, leave the hand-off off."
+)
 SETUP = (
     "In Recurly, Integrations → Webhooks → New Endpoint: paste the URL, choose the JSON payload "
     "format, select the notifications Payment: Failed, Payment: Succeeded and Billing Info: Updated, "
-    "then copy the endpoint's secret key into Revtain. Recurly has no API to stop its own retries of "
-    "an invoice, so the hand-off stays off: Recurly keeps retrying (at once, too, when the billing "
-    "info is updated) while Revtain sends the dunning emails and closes each recovery when Recurly "
-    "reports the payment. Turn off Recurly's own past-due emails if customers should get only "
-    "Revtain's."
+    "then copy the endpoint's secret key into Revtain. The hand-off is off until you turn it on: "
+    "Recurly keeps retrying (at once, too, when the billing info is updated) while Revtain sends the "
+    "dunning emails and closes each recovery when Recurly reports the payment. Recurly's retries "
+    "cannot be stopped through its API, so turn the hand-off on only once they are off (see below); "
+    "Revtain then collects each invoice through Recurly itself. Turn off Recurly's own past-due "
+    "emails if customers should get only Revtain's."
 )
 
 TOLERANCE_MS = 5 * 60 * 1000

@@ -1,6 +1,10 @@
 """The Braintree subscriptions connector end to end: notifications made and signed by the
 ``braintree`` library's own helper, posted form-encoded to a real server, the real worker and
-scheduler, and the ``braintree`` library with only its HTTP layer stubbed."""
+scheduler, and the ``braintree`` library with only its HTTP layer stubbed.
+
+Braintree's retries are its retry logic, a Control Panel setting with no API, so the hand-off is off
+by default; the tests that charge through Braintree turn it on (``handed_off``), as a merchant does
+once Braintree's retries are off."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import requests as real_requests
 from braintree.util.crypto import Crypto
 
 from revtain.connectors import accounts
+from revtain.connectors import braintree as connector
 from revtain.connectors.accounts import ConnectorSetupError
 from revtain.extensions import db
 from revtain.models import Client, ConnectorEvent, OrganicSuccess, Recovery
@@ -43,6 +48,14 @@ def merchant(app, receiver, braintree_http):
     return issued
 
 
+@pytest.fixture
+def handed_off(app, merchant):
+    """The merchant turned Braintree's retry logic off and the hand-off on (off by default)."""
+    with app.app_context():
+        accounts.set_hand_off(accounts.get(merchant.client_id, "braintree"), True)
+    return merchant
+
+
 def send(server, merchant, fields: dict[str, str]):
     body, headers = s.form(fields)
     return post(server, PATH.format(merchant.client_id), body, headers)
@@ -68,6 +81,7 @@ def assert_retry_charge(sent, amount: str = "49.00") -> None:
     assert sent.xml.find("payment_method_token") is None  # the subscription's own card
 
 
+@pytest.mark.usefixtures("handed_off")
 def test_a_failed_subscription_is_taken_over_and_collected_through_braintree(app, server, merchant,
                                                                              braintree_http, receiver):
     s.reads_failure(braintree_http, s.march_failure("2001"))
@@ -116,6 +130,7 @@ def test_a_failed_subscription_is_taken_over_and_collected_through_braintree(app
     assert "bt_payload=" in stored.body  # kept raw
 
 
+@pytest.mark.usefixtures("handed_off")
 def test_a_soft_decline_is_charged_at_once_and_a_new_decline_is_queued(app, server, merchant,
                                                                        braintree_http):
     s.reads_failure(braintree_http, s.march_failure("2000"))
@@ -132,6 +147,7 @@ def test_a_soft_decline_is_charged_at_once_and_a_new_decline_is_queued(app, serv
     assert_retry_charge(braintree_http.requests[-1])
 
 
+@pytest.mark.usefixtures("handed_off")
 def test_the_same_notification_three_times_and_braintree_reporting_it_again_charge_and_email_once(
         app, server, merchant, braintree_http, receiver):
     publish_dunning(app, merchant.client_id)
@@ -179,6 +195,7 @@ def test_success_before_failure_starts_nothing(app, server, merchant, braintree_
     assert receiver.requests == []
 
 
+@pytest.mark.usefixtures("handed_off")
 def test_a_later_cycles_failure_starts_a_new_recovery(app, server, merchant, braintree_http, receiver):
     s.reads_failure(braintree_http, s.march_failure("2001"))
     send(server, merchant, failure())
@@ -206,8 +223,8 @@ def test_a_later_cycles_failure_starts_a_new_recovery(app, server, merchant, bra
 def test_without_hand_off_revtain_charges_nothing_and_closes_on_the_successful_charge(app, server, merchant,
                                                                                      braintree_http,
                                                                                      receiver):
-    with app.app_context():
-        accounts.set_hand_off(accounts.get(merchant.client_id, "braintree"), False)
+    with app.app_context():  # the default: Braintree's retry logic stays in charge
+        assert accounts.get(merchant.client_id, "braintree").stop_platform_retries is False
     s.reads_failure(braintree_http, s.march_failure("2000"))
     send(server, merchant, failure())
     run_jobs(app)
@@ -318,8 +335,22 @@ def test_set_up_tells_the_merchant_where_to_paste_the_url_and_to_turn_braintree_
         shown = accounts.instructions(merchant.client_id, "braintree")
     assert shown.url == f"http://revtain.test/api/connectors/braintree/webhook/{merchant.client_id}"
     for words in ("API → Webhooks", "Subscription Charged Unsuccessfully", "Subscription Went Past Due",
-                  "Subscription Charged Successfully", "Retry Logic", "no API"):
+                  "Subscription Charged Successfully", "The hand-off is off until you turn it on", "no API"):
         assert words in shown.setup
+    assert shown.hand_off_by_setting == connector.HAND_OFF_BY_SETTING
+    for words in ("Settings → Processing → Recurring Billing → Retry Logic", "turn automatic retries off",
+                  "leave subscriptions Past Due", "no API"):
+        assert words in shown.hand_off_by_setting
+
+
+def test_the_hand_off_is_off_by_default_and_the_merchant_may_turn_it_on(app, merchant, braintree_http):
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "braintree").stop_platform_retries is False
+        client = db.session.get(Client, merchant.client_id)
+        account = accounts.set_up(client, "braintree", dict(s.CREDENTIALS), stop_platform_retries=True)
+        assert account.stop_platform_retries is True
+        assert accounts.set_hand_off(account, False).stop_platform_retries is False
+    assert braintree_http.requests == []
 
 
 # -- the platform client: collecting, re-runs and reconciliation ------------------------------------------

@@ -1,11 +1,12 @@
 """The Recurly connector end to end: Recurly's signed JSON notifications through a real server, the
 real worker and scheduler, and the ``recurly`` library with only its HTTPS connection stubbed.
 
-Recurly's API has no call that stops Recurly's own retries of an invoice, so a Recurly connector
-never takes an invoice over: Revtain starts a recovery that follows Recurly's retries (its dunning
-runs), charges nothing itself, and closes it when Recurly reports the payment. Collecting through
-Recurly (``RecurlyClient.charge``) and reconciliation (``lookup``) are tested through the SDK at the
-end of this module.
+Recurly's retries are a setting of the merchant's Recurly site (no API stops them for one invoice),
+so the hand-off is off by default: Revtain starts a recovery that follows Recurly's retries (its
+dunning runs), charges nothing itself, and closes it when Recurly reports the payment. A merchant
+who had Recurly's retries switched off turns the hand-off on, and Revtain collects the invoice
+through Recurly (``collect_invoice``) on its own schedule. Collecting (``RecurlyClient.charge``) and
+reconciliation (``lookup``) are also tested through the SDK alone at the end of this module.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import time
 
 import pytest
 
-from revtain.connectors import MODULES, accounts
+from revtain.connectors import accounts
 from revtain.connectors import recurly as connector
 from revtain.connectors.accounts import ConnectorSetupError
 from revtain.connectors.base import Unauthorized
 from revtain.extensions import db
 from revtain.gateways.base import ChargeRequest
-from revtain.gateways.platforms import HandOffUnsupported, PlatformUnavailable, for_platform
+from revtain.gateways.platforms import PlatformUnavailable, for_platform
 from revtain.gateways.platforms.recurly import RecurlyClient, minor_units
-from revtain.models import Client, ConnectorAccount, ConnectorEvent, OrganicSuccess, Recovery
+from revtain.models import Client, ConnectorEvent, OrganicSuccess, Recovery
 from revtain.onboarding import onboard
 from tests.support.jobs import run_jobs, sweep
 
@@ -37,6 +38,7 @@ PATH = "/api/connectors/recurly/webhook/{}"
 TOKEN = f"{s.BILLING_INFO}|{s.ACCOUNT}"
 NEW_TOKEN = f"{s.NEW_BILLING_INFO}|{s.ACCOUNT}"
 BASIC = "Basic " + base64.b64encode(f"{s.API_KEY}:".encode()).decode()
+CREDENTIALS = {"api_key": s.API_KEY, "webhook_secret": s.WEBHOOK_SECRET, "subdomain": s.SUBDOMAIN}
 
 
 @pytest.fixture
@@ -48,9 +50,16 @@ def recurly_api(monkeypatch) -> RecurlyAPI:
 def merchant(app, receiver):
     with app.app_context():
         issued = onboard(name="Acme Inc", webhook_url=receiver.url, gateway="test", brand_name="Acme Cloud")
-        accounts.set_up(db.session.get(Client, issued.client_id), "recurly",
-                        {"api_key": s.API_KEY, "webhook_secret": s.WEBHOOK_SECRET, "subdomain": s.SUBDOMAIN})
+        accounts.set_up(db.session.get(Client, issued.client_id), "recurly", CREDENTIALS)
     return issued
+
+
+@pytest.fixture
+def handed_off(app, merchant):
+    """The merchant had Recurly's retries switched off and turned the hand-off on (off by default)."""
+    with app.app_context():
+        accounts.set_hand_off(accounts.get(merchant.client_id, "recurly"), True)
+    return merchant
 
 
 def send(server, merchant, body: bytes, headers: dict | None = None):
@@ -212,39 +221,142 @@ def test_billing_info_updated_later_tells_the_merchant_and_leaves_the_retry_to_r
     recurly_api.assert_done()
 
 
-# -- the hand-off, which Recurly does not have ------------------------------------------------------
+# -- the hand-off: a setting of the merchant's Recurly site, off until they turn it on -----------------
 
 
-def test_recurly_has_no_hand_off_and_set_up_says_so(app, merchant, recurly_api):
-    assert "no API to stop its own retries" in MODULES["recurly"].SETUP
+def test_the_hand_off_is_off_by_default_and_set_up_says_what_to_switch_off_in_recurly(app, merchant,
+                                                                                      recurly_api):
     with app.app_context():
-        account = accounts.get(merchant.client_id, "recurly")
-        assert account.stop_platform_retries is False  # off by default, not on
-        client = db.session.get(Client, merchant.client_id)
-        credentials = {"api_key": s.API_KEY, "webhook_secret": s.WEBHOOK_SECRET, "subdomain": s.SUBDOMAIN}
-        with pytest.raises(ConnectorSetupError, match="cannot stop Recurly's own retries"):
-            accounts.set_up(client, "recurly", credentials, stop_platform_retries=True)
-        with pytest.raises(ConnectorSetupError, match="leave the hand-off off"):
-            accounts.set_hand_off(account, True)
-        accounts.set_up(client, "recurly", credentials, stop_platform_retries=False)
         assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is False
-        platform = for_platform("recurly", json.dumps(credentials))
-    with pytest.raises(HandOffUnsupported, match="leave the hand-off off"):
-        platform.stop_retries(s.INVOICE)
-    assert recurly_api.requests == []  # nothing pretended
+        assert accounts.default_hand_off("recurly") is False
+        shown = accounts.instructions(merchant.client_id, "recurly")
+    assert shown.hand_off_by_setting == connector.HAND_OFF_BY_SETTING
+    for words in ("ask Recurly support to turn off automatic retries", "Configuration → Dunning Management",
+                  "leave the invoice past due", "Until Recurly confirms its retries are off"):
+        assert words in shown.hand_off_by_setting
+    assert "The hand-off is off until you turn it on" in shown.setup
 
 
-def test_a_hand_off_stored_anyway_fails_the_event_loudly_and_charges_nothing(app, server, merchant,
-                                                                            recurly_api):
-    with app.app_context():  # not possible through set-up; a row edited by hand
-        db.session.execute(db.update(ConnectorAccount).values(stop_platform_retries=True))
-        db.session.commit()
+def test_the_merchant_may_turn_the_hand_off_on_and_off_and_recurly_is_asked_nothing(app, merchant,
+                                                                                   recurly_api):
+    with app.app_context():
+        client = db.session.get(Client, merchant.client_id)
+        account = accounts.set_up(client, "recurly", CREDENTIALS, stop_platform_retries=True)
+        assert account.stop_platform_retries is True
+        account = accounts.set_hand_off(accounts.get(merchant.client_id, "recurly"), False)
+        assert account.stop_platform_retries is False
+        assert accounts.set_hand_off(account, True).stop_platform_retries is True
+        accounts.set_up(client, "recurly", CREDENTIALS)  # saved again without saying: the choice stays
+        assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is True
+    # Nothing to call: the merchant switched Recurly's retries off in Recurly.
+    assert for_platform("recurly", json.dumps(CREDENTIALS)).stop_retries(s.INVOICE) is None
+    assert recurly_api.requests == []
+
+
+def collected(recurly_api: RecurlyAPI, tx: dict | None = None) -> RecurlyAPI:
+    """``collect_invoice`` answered with the invoice, paid."""
+    body = s.invoice("paid")
+    if tx is not None:
+        body["transactions"][-1].update(tx)
+    return recurly_api.reply(200, body)
+
+
+def assert_collect(sent, recovery_id: str, attempt: int, billing_info: str = s.BILLING_INFO) -> None:
+    assert (sent.method, sent.path, sent.host) == ("PUT", f"/invoices/{s.INVOICE}/collect", "v3.recurly.com")
+    assert sent.json == {"billing_info_id": billing_info}
+    assert sent.headers["Idempotency-Key"] == f"{recovery_id}-{attempt}"
+    assert sent.headers["Authorization"] == BASIC
+    assert sent.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.usefixtures("handed_off")
+def test_with_the_hand_off_on_a_failed_payment_is_taken_over_and_collected_through_recurly(
+        app, server, merchant, recurly_api, receiver):
+    reads_failure(recurly_api)
+    r = send(server, merchant, s.payment_failed())
+    assert r.status_code == 200 and r.json() == {"received": True}
+    run_jobs(app)
+
+    (recovery,) = recoveries(app)
+    assert (recovery.source, recovery.source_ref, recovery.source_customer) == ("recurly", s.INVOICE,
+                                                                               s.ACCOUNT)
+    assert recovery.payment_method_token == TOKEN
+    assert (recovery.amount, recovery.currency, recovery.original_decline_code) == (4900, "USD",
+                                                                                   "insufficient_funds")
+    assert recovery.status == "queued" and recovery.strategy_used != "platform_retry"
+    assert recovery.next_attempt_at is not None  # Revtain's own smart retry, not Recurly's
+    (stored,) = events(app)
+    assert (stored.status, stored.outcome, stored.error) == ("processed", "recovery_queued", None)
+    # What processing read; the hand-off asked Recurly nothing (no API for its retries).
+    assert [(q.method, q.path) for q in recurly_api.requests] == [
+        ("GET", f"/transactions/uuid-{s.FAILED_UUID}"), ("GET", f"/invoices/{s.INVOICE}"),
+        ("GET", f"/accounts/{s.ACCOUNT}")]
+
+    # the smart retry: Recurly collects the invoice on the billing info, with the attempt's key
+    collected(recurly_api)
+    advance(app, days=5)
+    sweep(app)
+    assert len(recurly_api.requests) == 4
+    assert_collect(recurly_api.requests[3], recovery.id, 1)
+    sweep(app)
+    (hook,) = receiver.wait_for(1)
+    assert hook.json["event"] == "recovery.success"
+    assert hook.json["revtainTransactionId"] == recovery.id
+    assert hook.json["gatewayTransactionToken"] == s.PAID_TRANSACTION
+    assert hook.json["amount"] == 4900 and hook.json["idempotencyKey"] == f"recurly:{s.INVOICE}"
+    (attempt,) = charges(app)
+    assert (attempt.gateway, attempt.outcome) == ("platform:recurly", "approved")
+    assert (attempt.payment_method_token, attempt.gateway_transaction_id) == (TOKEN, s.PAID_TRANSACTION)
+
+    # Recurly then reports the payment Revtain collected: not an organic success, nothing more.
+    recurly_api.reply(200, s.fixture("transaction_succeeded"))
+    send(server, merchant, s.payment_succeeded())
+    run_jobs(app)
+    (recovery,) = recoveries(app)
+    assert (recovery.status, recovery.gateway_transaction_id) == ("succeeded", s.PAID_TRANSACTION)
+    assert [e.outcome for e in events(app)] == ["recovery_queued", "already_recovered"]
+    assert count(app, OrganicSuccess) == 0 and len(charges(app)) == 1
+    assert [h.json["event"] for h in receiver.events()] == ["recovery.success"]  # no second one
+    recurly_api.assert_done()
+
+
+@pytest.mark.usefixtures("handed_off")
+def test_with_the_hand_off_on_a_soft_decline_is_collected_at_once_and_a_new_decline_is_queued(
+        app, server, merchant, recurly_api):
+    recurly_api.reply(200, s.fixture("transaction_declined", status_code="declined"))
+    recurly_api.reply(200, s.invoice()).reply(200, s.account())
+    recurly_api.reply(422, s.fixture("transaction_error"))  # the collection: insufficient funds now
+    send(server, merchant, s.payment_failed())
+    run_jobs(app)
+    (recovery,) = recoveries(app)
+    assert recovery.original_decline_code == "declined"
+    assert (recovery.status, recovery.last_decline_code) == ("queued", "insufficient_funds")
+    assert recovery.next_attempt_at is not None
+    (attempt,) = charges(app)
+    assert (attempt.gateway, attempt.outcome, attempt.decline_code) == ("platform:recurly", "declined",
+                                                                       "insufficient_funds")
+    assert attempt.gateway_transaction_id == "ohq3r8v2d6xk"
+    assert_collect(recurly_api.requests[3], recovery.id, 1)
+    (stored,) = events(app)
+    assert stored.status == "processed" and stored.error is None
+    recurly_api.assert_done()
+
+
+@pytest.mark.usefixtures("handed_off")
+def test_with_the_hand_off_on_updated_billing_info_is_collected_at_once(app, server, merchant, recurly_api,
+                                                                        receiver):
     reads_failure(recurly_api)
     send(server, merchant, s.payment_failed())
     run_jobs(app)
-    (stored,) = events(app)
-    assert stored.status == "failed" and "cannot stop Recurly's own retries" in stored.error
-    assert recoveries(app) == [] and charges(app) == []
+    reads_new_card(recurly_api, s.NEW_BILLING_INFO)  # a Wallet site: a new billing info, made primary
+    collected(recurly_api)
+    send(server, merchant, s.billing_info_updated())
+    run_jobs(app)
+    (recovery,) = recoveries(app)
+    assert (recovery.status, recovery.payment_method_token) == ("succeeded", NEW_TOKEN)
+    assert_collect(recurly_api.requests[-1], recovery.id, 1, billing_info=s.NEW_BILLING_INFO)
+    assert [e.outcome for e in events(app)] == ["recovery_queued", "retried_recovered"]
+    assert sorted(h.json["event"] for h in receiver.wait_for(2)) == ["card.updated", "recovery.success"]
     recurly_api.assert_done()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from .base import (
     CardUpdated,
     Fact,
-    HandOffUnsupported,
     Ignored,
     PaymentFailed,
     PaymentSucceeded,
@@ -52,7 +51,6 @@ __all__ = [
     "PLATFORMS",
     "CardUpdated",
     "Fact",
-    "HandOffUnsupported",
     "Ignored",
     "PaymentFailed",
     "PaymentSucceeded",

@@ -19,11 +19,6 @@ class PlatformUnavailable(Exception):
     The message names the call and the status, never credentials."""
 
 
-class HandOffUnsupported(Exception):
-    """The platform's API has no call that stops its own retries of an invoice, so its connector
-    cannot take invoices over (the hand-off stays off). The message says so for a merchant."""
-
-
 @dataclass(frozen=True)
 class PaymentFailed:
     invoice_ref: str  # the platform's invoice (Braintree: the subscription)
@@ -76,6 +71,8 @@ class PlatformClient(Protocol):
 
     def stop_retries(self, invoice_ref: str) -> None:
         """The hand-off: the platform stops retrying this invoice itself (raises
-        ``PlatformUnavailable`` when it cannot be told now, ``HandOffUnsupported`` when it never
-        can)."""
+        ``PlatformUnavailable`` when it cannot be told now). Where the platform's retries are a
+        setting the merchant controls and no API can stop them (Braintree, Recurly), it calls
+        nothing: the merchant switched them off first, as the connector's ``HAND_OFF_BY_SETTING``
+        asks."""
         ...

@@ -25,7 +25,8 @@ asks again (a decline moves no money).
 
 **The hand-off.** Braintree's automatic retries of past-due subscriptions are a Control Panel
 setting (Processing, Recurring Billing) with no API in the SDK or the GraphQL API, so
-``stop_retries`` can do nothing: the connector's set-up text asks the merchant to turn them off.
+``stop_retries`` calls nothing: the merchant turns them off before turning the hand-off on (the
+connector's ``HAND_OFF_BY_SETTING``), and the hand-off is off until they do.
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ class BraintreeBillingClient:
 
     def stop_retries(self, invoice_ref: str) -> None:
         """Nothing to call: Braintree's retries of past-due subscriptions are switched off in its Control
-        Panel only (no API exists), which the connector's set-up text asks the merchant to do."""
+        Panel only (no API exists), which the merchant does before turning the hand-off on."""
         return None
 
 

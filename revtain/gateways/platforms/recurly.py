@@ -3,11 +3,11 @@ webhooks leave out (the transaction, its invoice, the account and its billing in
 invoice on a chosen billing info with ``collect_invoice``, and answer reconciliation from the
 invoice's state.
 
-There is no hand-off. Recurly's API has nothing that stops Recurly's own retries (dunning) of one
-invoice and keeps it collectible: ``mark_failed`` closes the invoice for good (``collect`` and
-``reopen`` no longer apply to it) and ``mark_successful`` books a payment that never happened. So
-``stop_retries`` raises ``HandOffUnsupported``, and set-up keeps a Recurly connector's hand-off off:
-Revtain follows Recurly's retries instead of adding its own.
+The hand-off is a merchant's setting. Recurly's API has nothing that stops Recurly's own retries
+of one invoice and keeps it collectible: ``mark_failed`` closes the invoice for good (``collect``
+and ``reopen`` no longer apply to it) and ``mark_successful`` books a payment that never happened.
+So ``stop_retries`` calls nothing; the merchant has Recurly's retries switched off before turning
+the hand-off on (the connector's ``HAND_OFF_BY_SETTING`` says how), and it is off until they do.
 
 Recurly amounts are decimals in major units; they become the currency's smallest unit exactly, or
 the read fails (never rounded). The attempt's idempotency key travels as ``Idempotency-Key``, the
@@ -35,7 +35,6 @@ from ..base import ChargeRequest, ChargeResult
 from .base import (
     CardUpdated,
     Fact,
-    HandOffUnsupported,
     Ignored,
     PaymentFailed,
     PaymentSucceeded,
@@ -48,11 +47,6 @@ REGIONS = ("us", "eu")  # the SDK's API hosts: v3.recurly.com, v3.eu.recurly.com
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 AUTHENTICATION_REQUIRED = "authentication_required"
 _API_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
-NO_HAND_OFF = (
-    "Recurly's API cannot stop Recurly's own retries of an invoice, so Revtain cannot take Recurly "
-    "invoices over: leave the hand-off off (Recurly keeps retrying; Revtain sends the dunning and "
-    "closes each recovery when Recurly reports the payment)"
-)
 # The answer was lost: socket errors (the SDK raises them as NetworkError) and http.client's own
 # protocol errors, which the SDK lets through.
 _LOST: tuple[type[Exception], ...] = (recurly.NetworkError, http.client.HTTPException)
@@ -242,7 +236,9 @@ class RecurlyClient:
         return _result_from_invoice(invoice)
 
     def stop_retries(self, invoice_ref: str) -> None:
-        raise HandOffUnsupported(NO_HAND_OFF)
+        """Nothing to call: no Recurly API stops its retries of one invoice and leaves it collectible
+        (see above). The merchant switches them off in Recurly before turning the hand-off on."""
+        return None
 
 
 # -- results ----------------------------------------------------------------------------------------
