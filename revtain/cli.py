@@ -72,7 +72,9 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--connector-set", "connector_pairs", multiple=True, metavar="NAME=VALUE",
               help="A credential of that connector (repeat); or REVTAIN_CONNECTOR_<NAME>, or the prompts.")
 @click.option("--connector-hand-off/--no-connector-hand-off", default=None,
-              help="Stop the platform's own retries once Revtain takes an invoice over (default: on).")
+              help="Revtain takes failed invoices over and retries them through the platform (default: "
+                   "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree "
+                   "and Recurly, whose retries you switch off in the platform first).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def onboard_command(
     name, webhook_url, gateway, stripe_secret_key, stripe_publishable_key, braintree_merchant_id,
@@ -317,6 +319,8 @@ def print_connector(client_id: str, platform: str) -> None:
     info = instructions(client_id, platform)
     click.echo(f"  {info.label}: paste {info.url}")
     click.echo(f"    {info.setup}")
+    if info.hand_off_by_setting:
+        click.echo(f"    Before turning the hand-off on: {info.hand_off_by_setting}")
 
 
 @connectors_group.command("set")
@@ -325,7 +329,9 @@ def print_connector(client_id: str, platform: str) -> None:
 @click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE",
               help="A credential (repeat). Or REVTAIN_CONNECTOR_<NAME>, or answer the prompts.")
 @click.option("--hand-off/--no-hand-off", default=None,
-              help="Stop the platform's own retries once Revtain takes an invoice over (default: on).")
+              help="Revtain takes failed invoices over and retries them through the platform (default: "
+                   "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree "
+                   "and Recurly, whose retries you switch off in the platform first).")
 def connectors_set(client_id: str, platform: str, pairs: tuple[str, ...], hand_off: bool | None) -> None:
     """Set up (or replace) a client's connector; credentials are stored encrypted."""
     from .connectors.accounts import ConnectorSetupError, set_up

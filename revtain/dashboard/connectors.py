@@ -27,8 +27,12 @@ def _form_class(module) -> type[FlaskForm]:
             f.label, description=f.help, validators=[Optional(), Length(max=1000)])
         for f in module.CREDENTIALS
     }
+    if getattr(module, "HAND_OFF_BY_SETTING", None):  # Revtain cannot stop the platform's retries
+        label = f"Hand-off: Revtain retries failed payments through {module.LABEL} itself"
+    else:
+        label = f"Hand-off: stop {module.LABEL}'s own retries of an invoice once Revtain takes it over"
     fields["stop_platform_retries"] = BooleanField(
-        f"Stop {module.LABEL}'s own retries of an invoice once Revtain takes it over",
+        label,
         description="Off: Revtain charges nothing itself and waits for the platform's retries "
                     "(its emails and card-update links still go out).")
     return type(f"{module.__name__.rsplit('.', 1)[-1].title()}Form", (FlaskForm,), fields)
@@ -50,7 +54,8 @@ def _page(client: Client, submitted: tuple[str, FlaskForm] | None = None, status
         if account is not None:
             stored = accounts.credentials_of(account)
             shown = {f.name: stored.get(f.name, "") for f in module.CREDENTIALS if not f.secret}
-        shown["stop_platform_retries"] = account.stop_platform_retries if account else True
+        shown["stop_platform_retries"] = (account.stop_platform_retries if account
+                                          else accounts.default_hand_off(platform))
         form = submitted[1] if submitted and submitted[0] == platform else _form(platform, data=shown)
         platforms.append({"module": module, "account": account, "form": form,
                           "instructions": accounts.instructions(client.id, platform)})

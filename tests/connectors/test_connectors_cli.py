@@ -100,3 +100,26 @@ def test_onboarding_with_bad_connector_credentials_creates_nothing(app, runner):
     assert r.exit_code == 1 and "--connector-set needs --connector" in r.output
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Client)).scalar_one() == 0
+
+
+def test_a_recurly_connector_starts_without_the_hand_off_and_says_what_to_switch_off(app, runner, merchant):
+    from revtain.connectors.recurly import HAND_OFF_BY_SETTING
+
+    from . import recurly_support as r
+
+    given = ["--set", f"api_key={r.API_KEY}", "--set", f"webhook_secret={r.WEBHOOK_SECRET}",
+             "--set", f"subdomain={r.SUBDOMAIN}"]
+    result = runner.invoke(args=["connectors", "set", merchant.client_id, "recurly", *given])
+    assert result.exit_code == 0, result.output
+    assert f"Before turning the hand-off on: {HAND_OFF_BY_SETTING}" in result.output
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is False
+    result = runner.invoke(args=["connectors", "list", merchant.client_id])
+    assert "Recurly (set up, hand-off off)" in result.output and HAND_OFF_BY_SETTING in result.output
+
+    result = runner.invoke(args=["connectors", "set", merchant.client_id, "recurly", *given, "--hand-off"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is True
+    result = runner.invoke(args=["connectors", "list", merchant.client_id])
+    assert "Recurly (set up, hand-off on)" in result.output

@@ -3,6 +3,8 @@ URL to paste with the events to select, the hand-off, and the log of what platfo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -94,3 +96,40 @@ def test_removing_a_connector_refuses_its_webhooks(app, client, merchant, server
     answer = http_post(server, f"/api/connectors/stripe-billing/webhook/{merchant.client_id}", body,
                        s.signed(body))
     assert answer.status_code == 404
+
+
+def _hand_off_box(page: str, platform: str) -> str:
+    match = re.search(rf'<input[^>]*id="{platform}-stop_platform_retries"[^>]*>', page)
+    assert match, platform
+    return match.group(0)
+
+
+def test_where_the_platforms_retries_are_a_setting_the_page_says_what_to_switch_off_and_the_box_starts_off(
+        app, client, merchant):
+    from revtain.connectors import braintree, recurly
+
+    from . import recurly_support as r
+
+    login(client, "admin@acme.example")
+    page = text(client.get(PAGE))
+    for platform, module in (("recurly", recurly), ("braintree", braintree)):
+        section = page[page.index(f'id="c-{platform}"'):]
+        section = section[:section.index("</section>")]
+        assert "Before turning the hand-off on:" in section and module.HAND_OFF_BY_SETTING in section
+        assert "checked" not in _hand_off_box(page, platform)  # a new connector: off
+    for platform in ("stripe-billing", "chargebee"):  # Revtain stops their retries itself: on
+        assert "checked" in _hand_off_box(page, platform)
+        section = page[page.index(f'id="c-{platform}"'):]
+        assert "Before turning the hand-off on:" not in section[:section.index("</section>")]
+
+    data = {"recurly-api_key": r.API_KEY, "recurly-webhook_secret": r.WEBHOOK_SECRET,
+            "recurly-subdomain": r.SUBDOMAIN}
+    assert post(client, "/dashboard/connectors/recurly", PAGE, data, prefix="recurly").status_code == 302
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is False
+    assert "checked" not in _hand_off_box(text(client.get(PAGE)), "recurly")  # from the account
+    data["recurly-stop_platform_retries"] = "y"  # the merchant had Recurly's retries turned off
+    assert post(client, "/dashboard/connectors/recurly", PAGE, data, prefix="recurly").status_code == 302
+    with app.app_context():
+        assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is True
+    assert "checked" in _hand_off_box(text(client.get(PAGE)), "recurly")
