@@ -20,8 +20,7 @@ from ..extensions import db
 from ..models import CardUpdateLink, Client, Recovery
 from ..models.recovery import FAILED, QUEUED
 from ..queues import enqueue_deliveries
-from ..recovery.new_card import card_updated_event, retry_with
-from ..recovery.settle import Kind
+from ..recovery.new_card import NewCardKind, card_updated_event, take_new_card
 
 PATH = "/api/recovery/update-card/"
 REOPENABLE = (QUEUED, FAILED)
@@ -90,16 +89,41 @@ class LinkUnusable(Exception):
     """Used, or expired."""
 
 
+def open_recovery(link: CardUpdateLink) -> Recovery | None:
+    """The card's open recovery (the newest queued or failed one): the one a new card retries."""
+    return db.session.execute(
+        select(Recovery)
+        .where(Recovery.client_id == link.client_id,
+               Recovery.payment_method_token == link.payment_method_token,
+               Recovery.status.in_(REOPENABLE))
+        .order_by(Recovery.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def card_recovery(link: CardUpdateLink) -> Recovery | None:
+    """The recovery that says whose card this is: the open one, else the card's newest. A billing
+    platform's card (``source``) stays the platform's after its recovery closed."""
+    return open_recovery(link) or db.session.execute(
+        select(Recovery)
+        .where(Recovery.client_id == link.client_id,
+               Recovery.payment_method_token == link.payment_method_token)
+        .order_by(Recovery.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class Completed:
     link: CardUpdateLink
     recovery: Recovery | None
-    kind: Kind | None  # what the immediate retry of the open recovery did
+    kind: NewCardKind | None  # what the new card did to the open recovery
 
 
 def complete(link: CardUpdateLink, new_token: str, brand: str | None, last4: str | None) -> Completed:
-    """Store the new card, tell the merchant (``card.updated``), and retry the card's open
-    recovery at once with it. Pending dunning messages stop with the recovery."""
+    """Store the new card, tell the merchant (``card.updated``), stop the pending dunning and
+    retry the card's open recovery at once with it (unless its platform retries it: nothing is
+    charged then, see ``recovery.new_card``)."""
     now = clock_now()
     claimed = db.session.execute(
         update(CardUpdateLink)
@@ -113,19 +137,12 @@ def complete(link: CardUpdateLink, new_token: str, brand: str | None, last4: str
         raise LinkUnusable(link.id)
     db.session.refresh(link)
     client = db.session.get(Client, link.client_id)
-    recovery = db.session.execute(
-        select(Recovery)
-        .where(Recovery.client_id == client.id,
-               Recovery.payment_method_token == link.payment_method_token,
-               Recovery.status.in_(REOPENABLE))
-        .order_by(Recovery.created_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    recovery = open_recovery(link)
     deliveries = [card_updated_event(client, link.payment_method_token, new_token, recovery, now)]
-    kind: Kind | None = None
+    kind: NewCardKind | None = None
     if recovery is not None:
         link.recovery_id = recovery.id
-        kind, delivery = retry_with(client, recovery, new_token, now, trigger=CARD_UPDATED)
+        kind, delivery = take_new_card(client, recovery, new_token, now, trigger=CARD_UPDATED)
         deliveries.append(delivery)
     db.session.commit()
     enqueue_deliveries(deliveries)

@@ -25,8 +25,6 @@ from sqlalchemy import select, text
 
 from ..clock import now as clock_now
 from ..due_rows import claim
-from ..dunning.scheduling import CARD_UPDATED as DUNNING_CARD_UPDATED
-from ..dunning.scheduling import cancel_for
 from ..extensions import db
 from ..gateways.platforms import (
     CardUpdated,
@@ -45,7 +43,7 @@ from ..models.recovery import FAILED as RECOVERY_FAILED
 from ..models.recovery import PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from ..queues import enqueue_deliveries
 from ..recovery import finish
-from ..recovery.new_card import card_updated_event, retry_with
+from ..recovery.new_card import PLATFORM_RETRIES, card_updated_event, take_new_card
 from ..recovery.start import ExecuteInput, start
 from . import MODULES, accounts
 from .base import BadPayload
@@ -95,7 +93,7 @@ def _apply(client: Client, account: ConnectorAccount, event: ConnectorEvent, fac
     if isinstance(fact, PaymentFailed):
         return _payment_failed(client, account, event, fact, platform)
     if isinstance(fact, CardUpdated):
-        return _card_updated(client, account, event, fact)
+        return _card_updated(client, event, fact)
     return _payment_succeeded(client, event, fact)
 
 
@@ -138,9 +136,10 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
     return _finish(event, PROCESSED, outcome=outcome, recovery_id=started.recovery.id)
 
 
-def _card_updated(client: Client, account: ConnectorAccount, event: ConnectorEvent, fact: CardUpdated) -> str:
+def _card_updated(client: Client, event: ConnectorEvent, fact: CardUpdated) -> str:
     """The customer changed their card. The token may be the same: Chargebee and Recurly update a
-    payment source or billing info in place, and the new card is behind the same id."""
+    payment source or billing info in place, and the new card is behind the same id. Without the
+    hand-off the platform retries with it itself, and Revtain only stops asking (``take_new_card``)."""
     recovery = _recovery(client.id, Recovery.source == event.platform,
                          Recovery.source_customer == fact.customer_ref,
                          Recovery.status.in_((*REOPENABLE, PROCESSING, UNKNOWN)))
@@ -150,16 +149,9 @@ def _card_updated(client: Client, account: ConnectorAccount, event: ConnectorEve
         return _later(event, "a charge of this recovery is in flight")
     now = clock_now()
     deliveries = [card_updated_event(client, recovery.payment_method_token, fact.token, recovery, now)]
-    if recovery.strategy_used == finish.PLATFORM_RETRY and not account.stop_platform_retries:
-        # No hand-off: the platform retries with the new card itself; Revtain only stops asking.
-        cancel_for(recovery, now, DUNNING_CARD_UPDATED)
-        recovery.payment_method_token = fact.token
-        recovery.updated_at = now
-        outcome = "card_updated_platform_retries"
-    else:
-        kind, delivery = retry_with(client, recovery, fact.token, now, trigger=TRIGGER_CARD_UPDATED)
-        deliveries.append(delivery)
-        outcome = f"retried_{kind}"
+    kind, delivery = take_new_card(client, recovery, fact.token, now, trigger=TRIGGER_CARD_UPDATED)
+    deliveries.append(delivery)
+    outcome = "card_updated_platform_retries" if kind == PLATFORM_RETRIES else f"retried_{kind}"
     return _finish(event, PROCESSED, outcome=outcome, recovery_id=recovery.id, deliveries=deliveries)
 
 

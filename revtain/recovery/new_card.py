@@ -1,18 +1,33 @@
 """A customer's new card for an open recovery: tell the merchant (``card.updated``), stop the
 dunning that asked for it, and retry the payment with it at once. Shared by the card-update page
-and the billing-platform connectors."""
+and the billing-platform connectors.
+
+**Never both.** A connector's recovery without the hand-off is only watched: the billing platform
+keeps retrying the invoice itself. A new card for it is stored and the dunning stops, but Revtain
+charges nothing (``PLATFORM_RETRIES``): the platform retries with the card. ``take_new_card`` is the
+one entry point for every new card, so no caller can charge such a recovery by mistake.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
 
 from ..dunning.scheduling import CARD_UPDATED, cancel_for
-from ..models import Client, Recovery
+from ..extensions import db
+from ..models import Client, ConnectorAccount, Recovery
 from ..models.recovery import PROCESSING
 from ..webhooks import payloads
 from ..webhooks.outbox import emit
 from . import cascade
-from .settle import Kind, settle
+from .finish import PLATFORM_RETRY
+from .settle import settle
+
+PLATFORM_RETRIES = "platform_retries"
+# What a new card did: the immediate retry's outcome, or nothing charged as the platform retries.
+NewCardKind = Literal["recovered", "failed", "queued", "unknown", "platform_retries"]
 
 
 def card_updated_event(client: Client, old_token: str, new_token: str, recovery: Recovery | None,
@@ -22,9 +37,34 @@ def card_updated_event(client: Client, old_token: str, new_token: str, recovery:
                 recovery_id=recovery.id if recovery else None)
 
 
-def retry_with(client: Client, recovery: Recovery, new_token: str, now: datetime,
-               trigger: str) -> tuple[Kind, str | None]:
-    """Charge the recovery with ``new_token`` now (the caller commits, then enqueues the delivery)."""
+def platform_retries(recovery: Recovery) -> bool:
+    """The recovery is only watched (no hand-off): its billing platform retries the invoice itself,
+    so Revtain must never charge it too. A connector removed since counts as still retrying: its
+    platform was never told to stop."""
+    if not recovery.source or recovery.strategy_used != PLATFORM_RETRY:
+        return False
+    account = db.session.execute(
+        select(ConnectorAccount).where(ConnectorAccount.client_id == recovery.client_id,
+                                       ConnectorAccount.platform == recovery.source)
+    ).scalar_one_or_none()
+    return account is None or not account.stop_platform_retries
+
+
+def take_new_card(client: Client, recovery: Recovery, new_token: str, now: datetime,
+                  trigger: str) -> tuple[NewCardKind, str | None]:
+    """The recovery's card is now ``new_token``: its pending dunning stops, and it is charged at
+    once, unless its platform retries it (``PLATFORM_RETRIES``, nothing charged). The caller
+    commits, then enqueues the delivery."""
+    if platform_retries(recovery):
+        cancel_for(recovery, now, CARD_UPDATED)
+        recovery.payment_method_token = new_token
+        recovery.updated_at = now
+        return PLATFORM_RETRIES, None
+    return _retry_with(client, recovery, new_token, now, trigger)
+
+
+def _retry_with(client: Client, recovery: Recovery, new_token: str, now: datetime,
+                trigger: str) -> tuple[NewCardKind, str | None]:
     cancel_for(recovery, now, CARD_UPDATED)
     recovery.payment_method_token = new_token
     recovery.status = PROCESSING
