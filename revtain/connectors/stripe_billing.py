@@ -11,6 +11,7 @@ import stripe
 
 from ..gateways.platforms import CardUpdated, Fact, Ignored, PaymentSucceeded
 from ..gateways.platforms.stripe_billing import StripeBillingClient, _v
+from ..gateways.stripe_gateway import _check_publishable_key
 from .base import BadPayload, Field, Headers, Inbound, Unauthorized, require
 
 PLATFORM = "stripe-billing"
@@ -28,6 +29,14 @@ CREDENTIALS = (
         secret=True,
         help="The endpoint's signing secret (whsec_…), shown in Stripe after you add the endpoint.",
     ),
+    Field(
+        "publishable_key",
+        "Publishable key",
+        required=False,
+        help="The same account's publishable key (pk_live_…): the card-update page of your dunning "
+        "emails collects the new card with Stripe Elements (a restricted secret key then also needs "
+        "SetupIntents and Customers write access). Without it that page is not available.",
+    ),
 )
 SETUP = (
     "In Stripe, Developers → Webhooks → Add endpoint: paste the URL and select the events "
@@ -42,6 +51,8 @@ def check_credentials(credentials: Mapping[str, Any]) -> dict[str, str]:
         raise ValueError("Stripe Billing's secret key starts with sk_ or rk_")
     if not cleaned["webhook_secret"].startswith("whsec_"):
         raise ValueError("Stripe Billing's webhook signing secret starts with whsec_")
+    if "publishable_key" in cleaned:
+        _check_publishable_key(cleaned["publishable_key"], cleaned["secret_key"])
     return cleaned
 
 

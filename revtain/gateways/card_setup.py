@@ -6,6 +6,10 @@ Every adapter that can do this implements ``CardSetupGateway``: ``card_form`` be
 shown, ``save_card`` with what the browser posted. The error classes say what the page should
 do. Only ``CardRefused`` carries a message for the customer; the others' messages are for the log.
 None ever holds card data or a key.
+
+For a connector's recovery the card belongs to the billing platform: its client offers either
+``PlatformCardSetup`` (the platform account's own keys drive an adapter above) or ``HostedCardPage``
+(the platform's own hosted page, to redirect the customer to).
 """
 
 from __future__ import annotations
@@ -71,3 +75,35 @@ def clean_brand(brand: str | None) -> str | None:
 def clean_last4(last4: str | None) -> str | None:
     last4 = (last4 or "").strip()
     return last4 if len(last4) == 4 and last4.isdigit() else None
+
+
+# -- billing platforms (a connector's recovery) ----------------------------------------------------
+
+
+@runtime_checkable
+class PlatformCardSetup(Protocol):
+    """A billing platform whose card is replaced through the page's own fields (Stripe Billing,
+    Braintree): the platform account's keys drive the gateway card-setup code above."""
+
+    def card_setup(self) -> CardSetupGateway:
+        """The card-setup gateway with the platform account's own keys (``CardSetupUnsupported``
+        when they cannot serve a page, e.g. no publishable key)."""
+        ...
+
+    def use_card(self, invoice_ref: str, token: str) -> None:
+        """Make the saved card the one the platform collects ``invoice_ref`` with, where saving it
+        did not already (Braintree: the subscription's payment method). ``PlatformUnavailable``
+        when the platform cannot be told now, ``ValueError`` when it refuses."""
+        ...
+
+
+@runtime_checkable
+class HostedCardPage(Protocol):
+    """A billing platform whose own hosted page replaces the card (Chargebee, Recurly); its
+    card-updated webhook then reaches the connector."""
+
+    def card_update_page(self, customer_ref: str) -> str:
+        """The https URL of the platform's page where this customer replaces their card
+        (``PlatformUnavailable`` when the platform cannot answer now, ``ValueError`` when it
+        refuses)."""
+        ...

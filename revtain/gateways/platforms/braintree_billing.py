@@ -98,6 +98,7 @@ class BraintreeBillingClient:
         adapter = BraintreeGateway(merchant_id=merchant_id, public_key=public_key, private_key=private_key,
                                    environment=environment, timeout=timeout, http_strategy=http_strategy)
         self.sdk: braintree.BraintreeGateway = adapter._gateway
+        self._adapter = adapter  # the card-update page's card setup (card_setup())
 
     @classmethod
     def from_credentials(
@@ -263,6 +264,30 @@ class BraintreeBillingClient:
         """Nothing to call: Braintree's retries of past-due subscriptions are switched off in its Control
         Panel only (no API exists), which the merchant does before turning the hand-off on."""
         return None
+
+    # -- the card-update page (card_setup.PlatformCardSetup) ----------------------------------------
+
+    def card_setup(self) -> BraintreeGateway:
+        """The gateway adapter's card setup with this account's keys: Hosted Fields, and the nonce
+        vaulted for the customer, verified and made their default."""
+        return self._adapter
+
+    def use_card(self, invoice_ref: str, token: str) -> None:
+        """The subscription's payment method becomes ``token``'s, without proration (as ``charge``
+        moves it), so Braintree's own retries and later cycles charge the new card."""
+        subscription_id = subscription_of(invoice_ref)
+        payment_method = token.split("|", 1)[0].strip()
+        if not subscription_id or not payment_method:
+            raise ValueError("no subscription or payment method")
+        try:
+            result = self.sdk.subscription.update(subscription_id, {
+                "payment_method_token": payment_method, "options": {"prorate_charges": False}})
+        except NotFoundError:
+            raise ValueError(f"Braintree has no subscription {subscription_id!r}") from None
+        except (BraintreeError, ExpatError) as exc:
+            raise _unavailable("updating the subscription's card", exc) from None
+        if not result.is_success:
+            raise ValueError(_validation_error(result).message)
 
 
 # -- reading a subscription ---------------------------------------------------------------------------

@@ -242,6 +242,15 @@ class ChargebeeClient:
         except Exception as exc:
             raise _unavailable("stopping Chargebee's dunning", exc) from None
 
+    def card_update_page(self, customer_id: str) -> str:
+        """The URL of Chargebee's hosted page where the customer adds or replaces a payment source
+        (``HostedPage.manage_payment_sources``), for the card-update page to redirect to. Chargebee
+        sends payment_source_updated / _added when the card changes, as for any other update."""
+        hosted = self._cb.HostedPage
+        page = self._read("opening the payment sources page", lambda: hosted.manage_payment_sources(
+            {"customer": {"id": customer_id}}).hosted_page)
+        return _https(getattr(page, "url", None))
+
     def _read(self, what: str, call: Callable[[], T]) -> T:
         """A read: ``PlatformUnavailable`` when Chargebee cannot answer now, ``ValueError`` when it
         answers that the thing does not exist or cannot be read (trying again would not help)."""
@@ -357,6 +366,13 @@ def _result_from_error(exc: Exception) -> ChargeResult:
                             message=f"no answer from Chargebee ({type(exc).__name__})")
     # An answer that is not Chargebee's JSON (a proxy's 502 page, a truncated body).
     return ChargeResult("unknown", decline_code="gateway_error", message="unreadable answer from Chargebee")
+
+
+def _https(url: Any) -> str:
+    """A hosted page's URL as Chargebee gave it (its own or the site's custom domain), if https."""
+    if not isinstance(url, str) or not url.startswith("https://") or any(c.isspace() for c in url):
+        raise ValueError("Chargebee answered without an https hosted page URL")
+    return url
 
 
 def _unavailable(what: str, exc: Exception) -> PlatformUnavailable:

@@ -47,6 +47,8 @@ REGIONS = ("us", "eu")  # the SDK's API hosts: v3.recurly.com, v3.eu.recurly.com
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 AUTHENTICATION_REQUIRED = "authentication_required"
 _API_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
+_SUBDOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9]{16,64}")
 # The answer was lost: socket errors (the SDK raises them as NetworkError) and http.client's own
 # protocol errors, which the SDK lets through.
 _LOST: tuple[type[Exception], ...] = (recurly.NetworkError, http.client.HTTPException)
@@ -95,25 +97,30 @@ class RecurlyClient:
     platform = "recurly"
     decline_gateway = "recurly"
 
-    def __init__(self, api_key: str, *, region: str = "us", timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, api_key: str, *, region: str = "us", subdomain: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
         if not isinstance(api_key, str) or not _API_KEY.fullmatch(api_key):
             raise ValueError("Recurly needs a private API key (Integrations → API Credentials)")
         if region not in REGIONS:
             raise ValueError("Recurly's region is us or eu")
+        if subdomain is not None and not _SUBDOMAIN.fullmatch(subdomain):
+            raise ValueError("Recurly's subdomain is the xxx in xxx.recurly.com")
         self.region = region
+        self.subdomain = subdomain  # for the hosted account management page only
         self._client = recurly.Client(api_key, timeout=timeout, region=region)
 
     @classmethod
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> RecurlyClient:
         """From the decrypted connector credentials: ``{"api_key", "webhook_secret", "subdomain",
-        "region"}`` (only the key and the region matter here)."""
+        "region"}`` (the webhook secret is not needed here)."""
         try:
             data = json.loads(credentials or "")
         except ValueError:
             raise ValueError("Recurly credentials are not valid JSON") from None
         if not isinstance(data, dict):
             raise ValueError("Recurly credentials must be a JSON object")
-        return cls(data.get("api_key"), region=data.get("region") or "us", **kwargs)
+        return cls(data.get("api_key"), region=data.get("region") or "us",
+                   subdomain=data.get("subdomain") or None, **kwargs)
 
     def __repr__(self) -> str:  # never show the key
         return f"<RecurlyClient {self.region}>"
@@ -239,6 +246,18 @@ class RecurlyClient:
         """Nothing to call: no Recurly API stops its retries of one invoice and leaves it collectible
         (see above). The merchant switches them off in Recurly before turning the hand-off on."""
         return None
+
+    def card_update_page(self, account_id: str) -> str:
+        """The account's hosted account management page, where the customer updates their billing
+        info: ``https://<subdomain>.recurly.com/account/<hosted_login_token>``, as the SDK documents
+        the token. Recurly sends billing_info.updated when the card changes."""
+        if not self.subdomain:
+            raise ValueError("the Recurly connector has no subdomain")
+        account = self._read("reading the account", self._client.get_account, account_id)
+        token = _v(account, "hosted_login_token")
+        if not isinstance(token, str) or not _LOGIN_TOKEN.fullmatch(token):
+            raise ValueError(f"Recurly account {account_id} has no hosted login token")
+        return f"https://{self.subdomain}.recurly.com/account/{token}"
 
 
 # -- results ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Stripe Billing through the ``stripe`` library: read a failed invoice's payment and decline code
 through its invoice payments, collect an invoice with ``invoices.pay``, and stop Stripe's own
-retries (``auto_advance: false``) on hand-off.
+retries (``auto_advance: false``) on hand-off. The card-update page of its recoveries is the Stripe
+gateway adapter's (a SetupIntent confirmed by Stripe Elements) with this account's keys.
 
 Like the Stripe gateway adapter, every client owns its ``stripe.StripeClient`` (never the global
 key) with the SDK's network retries off.
@@ -14,7 +15,14 @@ from typing import Any
 import stripe
 
 from ..base import ChargeRequest, ChargeResult
-from ..stripe_gateway import DEFAULT_TIMEOUT, _id_of, _result_from_error, _split_token
+from ..stripe_gateway import (
+    DEFAULT_TIMEOUT,
+    StripeGateway,
+    _check_publishable_key,
+    _id_of,
+    _result_from_error,
+    _split_token,
+)
 from .base import PaymentFailed, PaymentSucceeded, PlatformUnavailable
 
 
@@ -31,11 +39,17 @@ class StripeBillingClient:
         self,
         secret_key: str,
         *,
+        publishable_key: str | None = None,
         http_client: stripe.HTTPClient | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         if not isinstance(secret_key, str) or not secret_key.startswith(("sk_", "rk_")):
             raise ValueError("Stripe Billing needs a secret key (sk_… or rk_…)")
+        if publishable_key is not None:
+            _check_publishable_key(publishable_key, secret_key)
+        # Kept for card_setup() only; never shown (see __repr__).
+        self._keys = (secret_key, publishable_key)
+        self._http = (http_client, timeout)
         self._client = stripe.StripeClient(
             secret_key,
             http_client=http_client or stripe.RequestsClient(timeout=timeout),
@@ -44,14 +58,15 @@ class StripeBillingClient:
 
     @classmethod
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> StripeBillingClient:
-        """From the decrypted connector credentials: ``{"secret_key": "sk_…", "webhook_secret": …}``."""
+        """From the decrypted connector credentials: ``{"secret_key": "sk_…", "webhook_secret": …,
+        "publishable_key": "pk_…"}`` (the publishable key is optional: the card-update page needs it)."""
         try:
             data = json.loads(credentials or "")
         except ValueError:
             raise ValueError("Stripe Billing credentials are not valid JSON") from None
         if not isinstance(data, dict):
             raise ValueError("Stripe Billing credentials must be a JSON object")
-        return cls(data.get("secret_key"), **kwargs)
+        return cls(data.get("secret_key"), publishable_key=data.get("publishable_key") or None, **kwargs)
 
     def __repr__(self) -> str:  # never show the key
         return "<StripeBillingClient>"
@@ -165,6 +180,21 @@ class StripeBillingClient:
             self._client.v1.invoices.update(invoice_ref, {"auto_advance": False})
         except stripe.StripeError as exc:
             raise _unavailable("stopping Stripe's retries", exc) from None
+
+    # -- the card-update page (card_setup.PlatformCardSetup) ----------------------------------------
+
+    def card_setup(self) -> StripeGateway:
+        """The Stripe adapter's card setup with this account's keys: the SetupIntent is this Stripe
+        account's, and the card it saves becomes the customer's default for invoices."""
+        secret_key, publishable_key = self._keys
+        http_client, timeout = self._http
+        return StripeGateway(secret_key, publishable_key=publishable_key, http_client=http_client,
+                             timeout=timeout)
+
+    def use_card(self, invoice_ref: str, token: str) -> None:
+        """Nothing more to do: ``card_setup().save_card`` made the card the customer's invoice
+        default, which Stripe retries the invoice with, and ``invoices.pay`` names it anyway."""
+        return None
 
 
 def _unavailable(what: str, exc: stripe.StripeError) -> PlatformUnavailable:
