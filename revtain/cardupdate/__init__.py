@@ -5,6 +5,11 @@ client's links. The page sends a strict Content-Security-Policy, no referrer (th
 token), and is never cached. The test gateway's plain form runs no script at all; the Stripe and
 Braintree pages (``gateway_form``) allow only the gateway's documented hosts and, for our own
 inline script, a per-response nonce.
+
+A connector's recovery (``source``) is the billing platform's card: ``platform_form`` collects it
+with the platform account's keys (Stripe Billing, Braintree), or the page offers a "Continue" link
+(a GET, so ``form-action`` stays ``'self'``) that redirects to the platform's own hosted page
+(Chargebee, Recurly).
 """
 
 from __future__ import annotations
@@ -13,17 +18,18 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..clock import now as clock_now
 from ..currencies import exponent
 from ..extensions import db
-from ..gateways.card_setup import CardRefused, CardSetupUnsupported, GatewayUnreachable
+from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, GatewayUnreachable
 from ..gateways.test import CardRejected, tokenize_test_card
-from ..models import CardUpdateLink, Client
-from . import gateway_form, links
+from ..models import CardUpdateLink, Client, Recovery
+from ..recovery.new_card import platform_retries
+from . import gateway_form, links, platform_form
 
 bp = Blueprint("cardupdate", __name__)
 log = logging.getLogger(__name__)
@@ -75,8 +81,8 @@ def _amount(recovery) -> str | None:
     return f"{recovery.amount / 10**digits:,.{digits}f} {recovery.currency}"
 
 
-@bp.route("/api/recovery/update-card/<token>", methods=["GET", "POST"])
-def card_update_page(token: str):
+def _usable_link(token: str):
+    """The link's client and the link, or the friendly page saying why not (404, 410)."""
     host_client = links.client_for_host(request.host)
     link = links.find(token) if host_client else None
     if link is None or (host_client is not True and host_client.id != link.client_id):
@@ -84,9 +90,49 @@ def card_update_page(token: str):
     client = db.session.get(Client, link.client_id)
     if not links.usable(link, clock_now()):
         return _page("gone.html", 410, client, reason="used" if link.used_at else "expired")
+    return client, link
+
+
+@bp.route("/api/recovery/update-card/<token>", methods=["GET", "POST"])
+def card_update_page(token: str):
+    found = _usable_link(token)
+    if not isinstance(found, tuple):
+        return found
+    client, link = found
+    recovery = links.card_recovery(link)
+    if recovery is not None and recovery.source:
+        return _platform_page(client, link, recovery, token)
     if client.gateway != "test":
-        return _gateway_page(client, link)
+        return _gateway_page(client, link, client.gateway,
+                             lambda: gateway_form.open_form(client, link),
+                             lambda proof: gateway_form.submit(client, link, proof))
     return _test_gateway_page(client, link)
+
+
+@bp.get("/api/recovery/update-card/<token>/continue")
+def card_update_continue(token: str):
+    """To the billing platform's own card page (Chargebee, Recurly): a 303 to the URL the platform
+    gives for this customer now. The link stays usable (the platform tells the connector when the
+    card changed); the URL is never logged (Recurly's logs the customer in)."""
+    found = _usable_link(token)
+    if not isinstance(found, tuple):
+        return found
+    client, link = found
+    recovery = links.card_recovery(link)
+    if recovery is None or platform_form.page_kind(recovery) != "hosted":
+        return _page("gone.html", 404, client, reason="unavailable")
+    try:
+        url = platform_form.hosted_page_url(client, recovery)
+    except CardSetupUnsupported as exc:
+        log.info("card update link %s cannot be served: %s", link.id, exc)
+        return _page("gone.html", 404, client, reason="unavailable")
+    except GatewayUnreachable as exc:
+        log.warning("card update link %s: %s", link.id, exc)
+        return _page("gone.html", 503, client, reason="retry")
+    response = redirect(url, 303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _csrf_ok(link: CardUpdateLink) -> bool:
@@ -98,16 +144,38 @@ def _done(client: Client, done: links.Completed):
                  last4=done.link.new_card_last4, kind=done.kind, amount=_amount(done.recovery))
 
 
-def _gateway_page(client: Client, link: CardUpdateLink):
-    """Stripe Elements or Braintree Hosted Fields; a POST carries the gateway's proof."""
+def _platform_page(client: Client, link: CardUpdateLink, recovery: Recovery, token: str):
+    """A billing platform's card: its keys drive the gateway fields, or its own hosted page."""
+    kind = platform_form.page_kind(recovery)
+    if kind == "hosted":
+        # Nothing is posted here: the card is entered on the platform's page ("Continue").
+        response = _page("hosted.html", 405 if request.method == "POST" else 200, client,
+                         platform=platform_form.LABELS[recovery.source],
+                         amount=_amount(recovery) if recovery.status in links.REOPENABLE else None,
+                         continue_url=url_for("cardupdate.card_update_continue", token=token))
+        if request.method == "POST":
+            response.headers["Allow"] = "GET, HEAD"
+        return response
+    if kind is None:
+        log.info("card update link %s cannot be served: no page for %s", link.id, recovery.source)
+        return _page("gone.html", 404, client, reason="unavailable")
+    return _gateway_page(client, link, kind,
+                         lambda: platform_form.open_form(client, link, recovery),
+                         lambda proof: platform_form.submit(client, link, recovery, proof),
+                         platform_retries=platform_retries(recovery))
+
+
+def _gateway_page(client: Client, link: CardUpdateLink, kind: str, open_form: Callable[[], CardForm],
+                  submit: Callable[[str], links.Completed], **context):
+    """Stripe Elements or Braintree Hosted Fields (``kind``); a POST carries the gateway's proof."""
     error = None
     if request.method == "POST":
-        proof = request.form.get(gateway_form.PROOF_FIELDS.get(client.gateway, ""), "")
+        proof = request.form.get(gateway_form.PROOF_FIELDS.get(kind, ""), "")
         if not _csrf_ok(link):
             error = EXPIRED_FORM
         else:
             try:
-                return _done(client, gateway_form.submit(client, link, proof))
+                return _done(client, submit(proof))
             except CardRefused as exc:
                 error = str(exc)
             except links.LinkUnusable:
@@ -119,7 +187,7 @@ def _gateway_page(client: Client, link: CardUpdateLink):
                 log.warning("card update link %s: %s", link.id, exc)
                 return _page("gone.html", 503, client, reason="retry")
     try:
-        form = gateway_form.open_form(client, link)
+        form = open_form()
     except CardSetupUnsupported as exc:
         log.info("card update link %s cannot be served: %s", link.id, exc)
         return _page("gone.html", 404, client, reason="unavailable")
@@ -128,7 +196,7 @@ def _gateway_page(client: Client, link: CardUpdateLink):
         return _page("gone.html", 503, client, reason="retry")
     return _page(f"{form.kind}.html", 400 if error else 200, client, csp=form.csp, error=error,
                  csrf=_csrf(link.id), scripts=form.scripts, setup=form.data,
-                 proof_field=gateway_form.PROOF_FIELDS[form.kind])
+                 proof_field=gateway_form.PROOF_FIELDS[form.kind], **context)
 
 
 def _test_gateway_page(client: Client, link: CardUpdateLink):
