@@ -181,16 +181,19 @@ def test_stripe_billing_collects_the_card_with_the_connectors_keys_and_invoices_
 
     stripe_http.reply(200, confirmed(link_id))
     stripe_http.reply(200, stripe_json("customer", id=ss.CUSTOMER))
+    stripe_http.reply(200, ss.fixture("invoice_open", auto_advance=False, default_payment_method=ss.NEW_PM))
     stripe_http.reply(200, ss.paid_invoice())
     stripe_http.reply(200, ss.invoice_payments(ss.invoice_payment(ss.PAYING_INTENT, "paid")))
     done = client.post(path, headers=HOST, data={"csrf": csrf_of(html), "setup_intent": SETI})
 
     assert done.status_code == 200, done.get_data(as_text=True)
     assert "went through" in done.get_data(as_text=True) and "49.00 USD" in done.get_data(as_text=True)
-    retrieve, default, pay, _ = stripe_http.requests[3:]
+    retrieve, default, invoice_card, pay, _ = stripe_http.requests[3:]
     assert (retrieve.method, retrieve.path) == ("GET", f"/v1/setup_intents/{SETI}")
     assert (default.path, default.form) == (f"/v1/customers/{ss.CUSTOMER}",
                                             {"invoice_settings[default_payment_method]": ss.NEW_PM})
+    assert (invoice_card.path, invoice_card.form) == (f"/v1/invoices/{ss.INVOICE}",
+                                                      {"default_payment_method": ss.NEW_PM})
     assert (pay.method, pay.path) == ("POST", f"/v1/invoices/{ss.INVOICE}/pay")
     assert pay.form == {"payment_method": ss.NEW_PM, "off_session": "true"}
     assert pay.headers["Idempotency-Key"] == f"{recovery.id}-1"
@@ -222,14 +225,17 @@ def test_stripe_billing_without_the_hand_off_saves_the_card_and_leaves_the_retry
 
     stripe_http.reply(200, confirmed(link_id))
     stripe_http.reply(200, stripe_json("customer", id=ss.CUSTOMER))
+    stripe_http.reply(200, ss.fixture("invoice_open", default_payment_method=ss.NEW_PM))
     done = client.post(path, headers=HOST, data={"csrf": csrf_of(html), "setup_intent": SETI})
 
     assert done.status_code == 200, done.get_data(as_text=True)
     assert "will be tried again with this card" in done.get_data(as_text=True)
-    # The card is the customer's invoice default, which Stripe retries the invoice with; no charge.
+    # The card is the customer's default and the open invoice's own, which Stripe's next retry of
+    # the invoice uses; Revtain charges nothing.
     assert [(r.method, r.path) for r in stripe_http.requests[1:]] == [
         ("POST", "/v1/setup_intents"), ("GET", f"/v1/setup_intents/{SETI}"),
-        ("POST", f"/v1/customers/{ss.CUSTOMER}")]
+        ("POST", f"/v1/customers/{ss.CUSTOMER}"), ("POST", f"/v1/invoices/{ss.INVOICE}")]
+    assert stripe_http.requests[-1].form == {"default_payment_method": ss.NEW_PM}
     assert attempts(app) == []
     after = the_recovery(app)
     assert (after.status, after.strategy_used, after.payment_method_token) == (

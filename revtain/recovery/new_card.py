@@ -13,11 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
-
 from ..dunning.scheduling import CARD_UPDATED, cancel_for
-from ..extensions import db
-from ..models import Client, ConnectorAccount, Recovery
+from ..models import Client, Recovery
 from ..models.recovery import PROCESSING
 from ..webhooks import payloads
 from ..webhooks.outbox import emit
@@ -38,16 +35,10 @@ def card_updated_event(client: Client, old_token: str, new_token: str, recovery:
 
 
 def platform_retries(recovery: Recovery) -> bool:
-    """The recovery is only watched (no hand-off): its billing platform retries the invoice itself,
-    so Revtain must never charge it too. A connector removed since counts as still retrying: its
-    platform was never told to stop."""
-    if not recovery.source or recovery.strategy_used != PLATFORM_RETRY:
-        return False
-    account = db.session.execute(
-        select(ConnectorAccount).where(ConnectorAccount.client_id == recovery.client_id,
-                                       ConnectorAccount.platform == recovery.source)
-    ).scalar_one_or_none()
-    return account is None or not account.stop_platform_retries
+    """The recovery is only watched: it started without the hand-off, so its billing platform was
+    never told to stop and retries the invoice itself; Revtain must never charge it too. Turning the
+    hand-off on later applies to the invoices that fail from then on."""
+    return bool(recovery.source) and recovery.strategy_used == PLATFORM_RETRY
 
 
 def take_new_card(client: Client, recovery: Recovery, new_token: str, now: datetime,

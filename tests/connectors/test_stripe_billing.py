@@ -291,3 +291,26 @@ def test_an_unreachable_stripe_is_tried_again_later(app, server, merchant, strip
     (stored,) = events(app)
     assert stored.status == "processed" and len(recoveries(app)) == 1
     stripe_http.assert_done()
+
+
+def test_a_recovery_started_without_the_hand_off_stays_stripes_when_the_hand_off_is_turned_on(
+    app, server, merchant, stripe_http, receiver
+):
+    """Stripe was never told to stop retrying that invoice: charging it now would retry the card
+    from both sides. The hand-off applies to invoices that fail after it is turned on."""
+    with app.app_context():
+        accounts.set_hand_off(accounts.get(merchant.client_id, "stripe-billing"), False)
+    reads_failed_invoice(stripe_http, "do_not_honor")
+    send(server, merchant, s.payment_failed())
+    run_jobs(app)
+    with app.app_context():
+        accounts.set_hand_off(accounts.get(merchant.client_id, "stripe-billing"), True)
+    attached = s.event("payment_method.attached", s.fixture("payment_method_new"),
+                       event_id="evt_1SbR02Attached01", created=s.FAILED_AT + 600)
+    send(server, merchant, attached)
+    run_jobs(app)
+    (recovery,) = recoveries(app)
+    assert recovery.strategy_used == "platform_retry" and charges(app) == []
+    assert recovery.payment_method_token == f"{s.NEW_PM}|{s.CUSTOMER}"
+    assert [e.outcome for e in events(app)] == ["recovery_queued", "card_updated_platform_retries"]
+    stripe_http.assert_done()  # no stop, no pay

@@ -192,9 +192,16 @@ class StripeBillingClient:
                              timeout=timeout)
 
     def use_card(self, invoice_ref: str, token: str) -> None:
-        """Nothing more to do: ``card_setup().save_card`` made the card the customer's invoice
-        default, which Stripe retries the invoice with, and ``invoices.pay`` names it anyway."""
-        return None
+        """Make the card the open invoice's own: Stripe's retries use the invoice's payment method
+        before the subscription's and the customer's default (which ``card_setup().save_card`` set),
+        so without this a platform retry would try the old card again."""
+        payment_method, _ = _split_token(token)
+        try:
+            self._client.v1.invoices.update(invoice_ref, {"default_payment_method": payment_method})
+        except stripe.InvalidRequestError as exc:
+            raise ValueError(f"Stripe would not use the card for invoice {invoice_ref}: {exc.code}") from None
+        except stripe.StripeError as exc:
+            raise _unavailable("setting the invoice's card", exc) from None
 
 
 def _unavailable(what: str, exc: stripe.StripeError) -> PlatformUnavailable:
