@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 # approved: money moved. declined: the issuer or gateway said no (see decline_code/advice_code).
 # error: the request never reached the card network (bad credentials, rate limited, invalid
@@ -48,3 +50,17 @@ class Gateway(Protocol):
         """Reconciliation: what became of an earlier charge with this idempotency key.
         ``None`` when the gateway has no record of it (it never happened)."""
         ...
+
+
+def credentials_object(credentials: str | Mapping[str, Any] | None, label: str) -> Mapping[str, Any]:
+    """Decrypted credentials (JSON text, or already a mapping) as a mapping; a ``ValueError``
+    naming ``label`` ("Stripe", "Chargebee", …) when they are not a JSON object."""
+    if isinstance(credentials, Mapping):
+        return credentials
+    try:
+        data = json.loads(credentials or "")
+    except ValueError:
+        raise ValueError(f"{label} credentials are not valid JSON") from None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{label} credentials must be a JSON object")
+    return data

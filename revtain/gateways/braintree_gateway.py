@@ -18,7 +18,6 @@ for the customer, and vaults the nonce they produce with ``verify_card`` and ``m
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,7 +34,7 @@ from braintree.exceptions import (
 from braintree.exceptions.braintree_error import BraintreeError
 
 from ..currencies import ZERO_DECIMAL
-from .base import ChargeRequest, ChargeResult
+from .base import ChargeRequest, ChargeResult, credentials_object
 from .card_setup import (
     CardForm,
     CardRefused,
@@ -144,12 +143,7 @@ class BraintreeGateway:
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> BraintreeGateway:
         """From the decrypted credentials JSON: ``{"merchant_id", "public_key", "private_key",
         "environment": "sandbox"|"production", optional "merchant_account_ids": {"USD": "…"}}``."""
-        try:
-            data = json.loads(credentials or "")
-        except ValueError:
-            raise ValueError("Braintree credentials are not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ValueError("Braintree credentials must be a JSON object")
+        data = credentials_object(credentials, "Braintree")
         accounts = data.get("merchant_account_ids") or {}
         if not isinstance(accounts, dict):
             raise ValueError("Braintree merchant_account_ids must map currency codes to ids")

@@ -16,13 +16,12 @@ one Stripe key that may appear in a page.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import stripe
 
-from .base import ChargeRequest, ChargeResult
+from .base import ChargeRequest, ChargeResult, credentials_object
 from .card_setup import (
     CardForm,
     CardRefused,
@@ -81,12 +80,7 @@ class StripeGateway:
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> StripeGateway:
         """From the decrypted credentials JSON: ``{"secret_key": "sk_…", "publishable_key": "pk_…"}``
         (the publishable key is optional: without it there is no card-update page)."""
-        try:
-            data = json.loads(credentials or "")
-        except ValueError:
-            raise ValueError("Stripe credentials are not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ValueError("Stripe credentials must be a JSON object")
+        data = credentials_object(credentials, "Stripe")
         return cls(data.get("secret_key"), publishable_key=data.get("publishable_key") or None, **kwargs)
 
     def __repr__(self) -> str:  # never show the key

@@ -31,7 +31,6 @@ connector's ``HAND_OFF_BY_SETTING``), and the hand-off is off until they do.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,7 +41,7 @@ import braintree
 from braintree.exceptions import NotFoundError
 from braintree.exceptions.braintree_error import BraintreeError
 
-from ..base import ChargeRequest, ChargeResult
+from ..base import ChargeRequest, ChargeResult, credentials_object
 from ..braintree_gateway import (
     APPROVED_STATUSES,
     DEFAULT_TIMEOUT,
@@ -106,14 +105,7 @@ class BraintreeBillingClient:
     ) -> BraintreeBillingClient:
         """From the connector's credentials (JSON, or already decoded): ``{"merchant_id", "public_key",
         "private_key", "environment": "sandbox"|"production"}``."""
-        data: Any = credentials
-        if not isinstance(credentials, Mapping):
-            try:
-                data = json.loads(credentials or "")
-            except ValueError:
-                raise ValueError("Braintree credentials are not valid JSON") from None
-        if not isinstance(data, Mapping):
-            raise ValueError("Braintree credentials must be a JSON object")
+        data = credentials_object(credentials, "Braintree")
         return cls(merchant_id=data.get("merchant_id"), public_key=data.get("public_key"),
                    private_key=data.get("private_key"), environment=data.get("environment") or "sandbox",
                    **kwargs)

@@ -14,7 +14,6 @@ and statuses only, never the API key (nor the library's own error texts, which c
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -27,7 +26,7 @@ from chargebee import Chargebee
 from chargebee.environment import Environment
 from chargebee.retry_config import RetryConfig
 
-from ..base import ChargeRequest, ChargeResult
+from ..base import ChargeRequest, ChargeResult, credentials_object
 from .base import CardUpdated, Ignored, PaymentFailed, PaymentSucceeded, PlatformUnavailable
 
 # Seconds, as the stripe and braintree adapters: an authorisation can take a while at the issuer,
@@ -81,12 +80,7 @@ class ChargebeeClient:
     @classmethod
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> ChargebeeClient:
         """From the decrypted connector credentials: ``{"site": "acme", "api_key": "live_…", …}``."""
-        try:
-            data = json.loads(credentials or "")
-        except ValueError:
-            raise ValueError("Chargebee credentials are not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ValueError("Chargebee credentials must be a JSON object")
+        data = credentials_object(credentials, "Chargebee")
         return cls(data.get("site"), data.get("api_key"), **kwargs)
 
     def __repr__(self) -> str:  # never show the key

@@ -20,7 +20,6 @@ shown by ``repr``.
 from __future__ import annotations
 
 import http.client
-import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ import recurly
 from recurly import errors
 
 from ...currencies import exponent
-from ..base import ChargeRequest, ChargeResult
+from ..base import ChargeRequest, ChargeResult, credentials_object
 from .base import (
     CardUpdated,
     Fact,
@@ -113,12 +112,7 @@ class RecurlyClient:
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> RecurlyClient:
         """From the decrypted connector credentials: ``{"api_key", "webhook_secret", "subdomain",
         "region"}`` (the webhook secret is not needed here)."""
-        try:
-            data = json.loads(credentials or "")
-        except ValueError:
-            raise ValueError("Recurly credentials are not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ValueError("Recurly credentials must be a JSON object")
+        data = credentials_object(credentials, "Recurly")
         return cls(data.get("api_key"), region=data.get("region") or "us",
                    subdomain=data.get("subdomain") or None, **kwargs)
 

@@ -9,12 +9,11 @@ key) with the SDK's network retries off.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import stripe
 
-from ..base import ChargeRequest, ChargeResult
+from ..base import ChargeRequest, ChargeResult, credentials_object
 from ..stripe_gateway import (
     DEFAULT_TIMEOUT,
     StripeGateway,
@@ -60,12 +59,7 @@ class StripeBillingClient:
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> StripeBillingClient:
         """From the decrypted connector credentials: ``{"secret_key": "sk_…", "webhook_secret": …,
         "publishable_key": "pk_…"}`` (the publishable key is optional: the card-update page needs it)."""
-        try:
-            data = json.loads(credentials or "")
-        except ValueError:
-            raise ValueError("Stripe Billing credentials are not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ValueError("Stripe Billing credentials must be a JSON object")
+        data = credentials_object(credentials, "Stripe Billing")
         return cls(data.get("secret_key"), publishable_key=data.get("publishable_key") or None, **kwargs)
 
     def __repr__(self) -> str:  # never show the key
