@@ -12,13 +12,14 @@ import base64
 import copy
 import json
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from chargebee import http_request
+
+from tests.gateways.stubs import AnswerQueue, Recorded
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chargebee"
 SITE = "acme-test"
@@ -134,28 +135,14 @@ def invalid_state() -> dict:
 
 
 @dataclass
-class Call:
-    method: str
-    url: str
-    headers: dict[str, str]  # lower-case names, as httpx keeps them
-    body: str
+class Call(Recorded):
+    """A request as httpx sent it (lower-case header names); paths without ``/api/v2``."""
+
     verify: Any = None
 
     @property
     def path(self) -> str:
-        return urlsplit(self.url).path.removeprefix("/api/v2")
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {k: v[-1] for k, v in parse_qs(urlsplit(self.url).query).items()}
-
-    @property
-    def form(self) -> dict[str, str]:
-        return {k: v[-1] for k, v in parse_qs(self.body, keep_blank_values=True).items()}
+        return super().path.removeprefix("/api/v2")
 
     @property
     def basic_user(self) -> str:
@@ -168,13 +155,9 @@ class Call:
 
 
 @dataclass
-class ChargebeeHttp:
+class ChargebeeHttp(AnswerQueue):
     """Answers the library's requests in order; records every request; an unexpected request
     fails the test (``assert_done``), even where the code under test absorbs the error."""
-
-    queue: list[Any] = field(default_factory=list)
-    requests: list[Call] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
 
     def install(self, monkeypatch) -> ChargebeeHttp:
         stub = types.ModuleType("httpx")
@@ -187,26 +170,11 @@ class ChargebeeHttp:
         self.queue.append((status, body))
         return self
 
-    def fail(self, exc: Exception) -> ChargebeeHttp:
-        self.queue.append(exc)
-        return self
-
-    def assert_done(self) -> None:
-        assert not self.unexpected, f"unexpected requests: {self.unexpected}"
-        assert not self.queue, f"{len(self.queue)} queued answers were never requested"
-
     def _client(self, verify: Any = True, **kwargs: Any) -> httpx.Client:
         def handle(request: httpx.Request) -> httpx.Response:
             call = Call(request.method, str(request.url), dict(request.headers), request.content.decode(),
-                        verify)
-            self.requests.append(call)
-            if not self.queue:
-                self.unexpected.append(f"{call.method} {call.url}")
-                raise AssertionError(f"unexpected Chargebee request {call.method} {call.url}")
-            item = self.queue.pop(0)
-            if isinstance(item, Exception):
-                raise item
-            status, body = item
+                        verify=verify)
+            status, body = self.take(call, f"Chargebee {call.method} {call.url}")
             return httpx.Response(status, json=body,
                                   headers={"Content-Type": "application/json;charset=utf-8"})
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.client import HTTPMessage
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +22,8 @@ from typing import Any
 
 import recurly
 import recurly.base_client
+
+from tests.gateways.stubs import AnswerQueue
 
 FIXTURES = Path(__file__).parent / "fixtures" / "recurly"
 API_KEY = "3f2e8c1d9b7a46e5a0c4d2b1e8f7a6c5"
@@ -123,12 +125,8 @@ class Sent:
 
 
 @dataclass
-class RecurlyAPI:
+class RecurlyAPI(AnswerQueue):
     """Stands in for ``http.client.HTTPSConnection`` inside ``recurly.base_client``."""
-
-    queue: list[Any] = field(default_factory=list)
-    requests: list[Sent] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
 
     def install(self, monkeypatch) -> RecurlyAPI:
         monkeypatch.setattr(recurly.base_client, "http",
@@ -141,15 +139,6 @@ class RecurlyAPI:
         self.queue.append((status, body, headers or {}))
         return self
 
-    def fail(self, exc: BaseException) -> RecurlyAPI:
-        self.queue.append(exc)
-        return self
-
-    def assert_done(self) -> None:
-        """Every queued answer was used and no request came that nothing was queued for."""
-        assert not self.unexpected, f"unexpected requests: {self.unexpected}"
-        assert not self.queue, f"{len(self.queue)} queued answers were never requested"
-
     def _connect(self, host: str, port: int, timeout: float | None = None) -> _Connection:
         return _Connection(self, host, port, timeout)
 
@@ -160,12 +149,9 @@ class _Connection:
         self._answer: Any = None
 
     def request(self, method: str, url: str, body: str | None = None, headers: dict | None = None) -> None:
-        self.api.requests.append(Sent(self.host, self.port, self.timeout, method, url, body,
-                                      dict(headers or {})))
-        if not self.api.queue:
-            self.api.unexpected.append(f"{method} {url}")
-            raise AssertionError(f"unexpected Recurly request {method} {url}")
-        self._answer = self.api.queue.pop(0)
+        sent = Sent(self.host, self.port, self.timeout, method, url, body, dict(headers or {}))
+        # a queued failure is raised by getresponse(), where http.client meets it
+        self._answer = self.api.take(sent, f"Recurly {method} {url}", raise_queued=False)
 
     def getresponse(self) -> _Response:
         answer, self._answer = self._answer, None

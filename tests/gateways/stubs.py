@@ -64,6 +64,39 @@ class Recorded:
         return ET.fromstring(self.body)
 
 
+@dataclass
+class AnswerQueue:
+    """What every HTTP-layer stub shares: answers given in order, every request recorded, and a
+    request that nothing was queued for remembered and failed, so ``assert_done`` catches it even
+    where the SDK or the code under test absorbs the error."""
+
+    queue: list[Any] = field(default_factory=list)
+    requests: list[Any] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    def fail(self, exc: BaseException):
+        """The next request raises ``exc`` (a timeout, a refused connection)."""
+        self.queue.append(exc)
+        return self
+
+    def assert_done(self) -> None:
+        """Every queued answer was used and no request came that nothing was queued for."""
+        assert not self.unexpected, f"unexpected requests: {self.unexpected}"
+        assert not self.queue, f"{len(self.queue)} queued answers were never requested"
+
+    def take(self, recorded: Any, label: str, *, raise_queued: bool = True) -> Any:
+        """Record ``recorded`` and return the next queued answer; a queued exception is raised
+        here, or returned with ``raise_queued=False`` for a stub that raises it later."""
+        self.requests.append(recorded)
+        if not self.queue:
+            self.unexpected.append(label)
+            raise AssertionError(f"unexpected request {label}")
+        item = self.queue.pop(0)
+        if isinstance(item, BaseException) and raise_queued:
+            raise item
+        return item
+
+
 # -- Stripe ------------------------------------------------------------------------------------
 
 
@@ -88,36 +121,18 @@ def stripe_search(data: list[dict], url: str = "/v1/payment_intents/search") -> 
 
 
 @dataclass
-class StripeSession:
+class StripeSession(AnswerQueue):
     """Stands in for ``requests.Session`` inside ``stripe.RequestsClient``."""
-
-    queue: list[Any] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-
-    def assert_done(self) -> None:
-        """Every queued answer was used and no request came that nothing was queued for."""
-        assert not self.unexpected, f"unexpected requests: {self.unexpected}"
-        assert not self.queue, f"{len(self.queue)} queued answers were never requested"
 
     def reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> StripeSession:
         self.queue.append((status, body, headers or {}))
         return self
 
-    def fail(self, exc: Exception) -> StripeSession:
-        self.queue.append(exc)
-        return self
-
     def request(self, method, url, headers=None, data=None, timeout=None, **kwargs) -> requests.Response:
         body = data.decode() if isinstance(data, bytes) else (data or "")
-        self.requests.append(Recorded(method.upper(), url, dict(headers or {}), body, timeout))
-        if not self.queue:
-            # The SDK turns any exception here into APIConnectionError, so remember it as well.
-            self.unexpected.append(f"{method.upper()} {url}")
-            raise AssertionError(f"unexpected Stripe request {method.upper()} {url}")
-        item = self.queue.pop(0)
-        if isinstance(item, Exception):
-            raise item
+        # The SDK turns any exception here into APIConnectionError; take() remembers it as well.
+        item = self.take(Recorded(method.upper(), url, dict(headers or {}), body, timeout),
+                         f"Stripe {method.upper()} {url}")
         status, payload, extra = item
         response = requests.Response()
         response.status_code = status
@@ -298,38 +313,19 @@ def bt_search_page(*transactions: str) -> str:
 
 
 @dataclass
-class BraintreeHttp:
+class BraintreeHttp(AnswerQueue):
     """Queue and record for the SDK's HTTP strategy; ``strategy`` goes into ``Configuration``."""
-
-    queue: list[Any] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-
-    def assert_done(self) -> None:
-        """Every queued answer was used and no request came that nothing was queued for."""
-        assert not self.unexpected, f"unexpected requests: {self.unexpected}"
-        assert not self.queue, f"{len(self.queue)} queued answers were never requested"
 
     def reply(self, status: int, xml: str = "") -> BraintreeHttp:
         self.queue.append((status, XML_DECLARATION + xml if xml else ""))
-        return self
-
-    def fail(self, exc: Exception) -> BraintreeHttp:
-        self.queue.append(exc)
         return self
 
     def answer(self, http_verb, path, headers, request_body, timeout) -> list:
         """What the SDK's ``Http.http_do`` returns: ``[status, body]`` from the queue."""
         body = request_body.decode() if isinstance(request_body, bytes) else (request_body or "")
         plain = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers.items()}
-        self.requests.append(Recorded(http_verb, path, plain, body, timeout))
-        if not self.queue:
-            # wrap_http_exceptions turns any exception here into UnexpectedError: remember it.
-            self.unexpected.append(f"{http_verb} {path}")
-            raise AssertionError(f"unexpected Braintree request {http_verb} {path}")
-        item = self.queue.pop(0)
-        if isinstance(item, Exception):
-            raise item
+        # wrap_http_exceptions turns any exception here into UnexpectedError; take() remembers it.
+        item = self.take(Recorded(http_verb, path, plain, body, timeout), f"Braintree {http_verb} {path}")
         status, text = item
         return [status, text]
 
