@@ -123,16 +123,22 @@ def card_update_continue(token: str):
         return _page("gone.html", 404, client, reason="unavailable")
     try:
         url = platform_form.hosted_page_url(client, recovery)
-    except CardSetupUnsupported as exc:
-        log.info("card update link %s cannot be served: %s", link.id, exc)
-        return _page("gone.html", 404, client, reason="unavailable")
-    except GatewayUnreachable as exc:
-        log.warning("card update link %s: %s", link.id, exc)
-        return _page("gone.html", 503, client, reason="retry")
+    except (CardSetupUnsupported, GatewayUnreachable) as exc:
+        return _unservable(client, link, exc)
     response = redirect(url, 303)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _unservable(client: Client, link: CardUpdateLink, exc: Exception):
+    """The page for a gateway or platform that cannot serve this card now: "unavailable" (404) when
+    it cannot at all, "try again" (503, the link stays usable) when it is not answering."""
+    if isinstance(exc, GatewayUnreachable):
+        log.warning("card update link %s: %s", link.id, exc)
+        return _page("gone.html", 503, client, reason="retry")
+    log.info("card update link %s cannot be served: %s", link.id, exc)
+    return _page("gone.html", 404, client, reason="unavailable")
 
 
 def _csrf_ok(link: CardUpdateLink) -> bool:
@@ -180,20 +186,12 @@ def _gateway_page(client: Client, link: CardUpdateLink, kind: str, open_form: Ca
                 error = str(exc)
             except links.LinkUnusable:
                 return _page("gone.html", 410, client, reason="used")
-            except CardSetupUnsupported as exc:
-                log.warning("card update link %s cannot be served: %s", link.id, exc)
-                return _page("gone.html", 404, client, reason="unavailable")
-            except GatewayUnreachable as exc:
-                log.warning("card update link %s: %s", link.id, exc)
-                return _page("gone.html", 503, client, reason="retry")
+            except (CardSetupUnsupported, GatewayUnreachable) as exc:
+                return _unservable(client, link, exc)
     try:
         form = open_form()
-    except CardSetupUnsupported as exc:
-        log.info("card update link %s cannot be served: %s", link.id, exc)
-        return _page("gone.html", 404, client, reason="unavailable")
-    except GatewayUnreachable as exc:
-        log.warning("card update link %s: %s", link.id, exc)
-        return _page("gone.html", 503, client, reason="retry")
+    except (CardSetupUnsupported, GatewayUnreachable) as exc:
+        return _unservable(client, link, exc)
     return _page(f"{form.kind}.html", 400 if error else 200, client, csp=form.csp, error=error,
                  csrf=_csrf(link.id), scripts=form.scripts, setup=form.data,
                  proof_field=gateway_form.PROOF_FIELDS[form.kind], **context)
