@@ -9,6 +9,7 @@ from revtain.dunning.templates import (
     VARIABLES,
     TemplateError,
     amount_with_currency,
+    customer_reason,
     format_amount,
     preview,
     render,
@@ -110,5 +111,21 @@ def test_the_default_templates_render_with_sample_data():
 
 def test_the_decline_reason_is_in_plain_words():
     variables = sample_variables()
-    assert variables["decline_reason"].startswith("The customer's account is short on funds")
+    assert variables["decline_reason"] == ("Your bank declined the payment because the account didn't "
+                                           "have enough funds at the time.")
     assert html("{{ decline_reason }}") == variables["decline_reason"].replace("'", "&#39;")
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("expired_card", "The card on file has expired."),
+    ("do_not_honor", "Your bank declined the payment. This is often temporary"),
+    ("authentication_required", "Your bank needs you to confirm this payment"),
+    ("gateway_timeout", "temporary problem with the payment network"),
+    ("fraudulent", "Please contact your bank, or use a different card."),
+    ("some_code_nobody_knows", "The payment didn't go through."),
+    (None, "The payment didn't go through."),
+])
+def test_the_decline_reason_speaks_to_the_customer_not_the_merchant(code, words):
+    reason = customer_reason(code)
+    assert words in reason
+    assert "customer" not in reason.lower() and "retry" not in reason.lower()

@@ -33,7 +33,7 @@ VARIABLES = {
     "amount_with_currency": 'the amount and its currency code ("$49.00 USD")',
     "merchant_name": "your brand name",
     "card_update_link": "the customer's single-use link to update their card",
-    "decline_reason": "why the payment failed, in plain words",
+    "decline_reason": "why the payment failed, in plain words for the customer",
 }
 
 SYMBOLS = {
@@ -175,8 +175,36 @@ def variables_for(client, recovery, card_update_link: str) -> dict[str, Any]:
     )
 
 
+# The catalogue's plain English is written for merchants ("Retry near payday"); an email to the
+# customer says what happened to *their* payment and what helps, by the decline's code or category.
+CUSTOMER_REASONS_BY_CODE = {
+    "insufficient_funds": "Your bank declined the payment because the account didn't have enough "
+                          "funds at the time.",
+    "expired_card": "The card on file has expired.",
+    "incorrect_number": "The card number on file isn't valid any more.",
+    "invalid_expiry_date": "The expiry date on file for your card isn't valid.",
+    "incorrect_cvc": "Your bank couldn't verify the card's security code.",
+    "lost_card": "The card on file has been reported lost or replaced.",
+    "stolen_card": "The card on file has been reported lost or replaced.",
+    "card_not_supported": "The card on file can't be used for this kind of payment.",
+}
+CUSTOMER_REASONS = {
+    "soft": "Your bank declined the payment. This is often temporary, but a different card avoids "
+            "further interruptions.",
+    "hard": "Your bank declined the payment and the card on file can't be charged again.",
+    "auth_required": "Your bank needs you to confirm this payment before it is approved.",
+    "fraud": "Your bank declined the payment. Please contact your bank, or use a different card.",
+    "technical": "The payment couldn't be completed because of a temporary problem with the "
+                 "payment network.",
+    "unknown": "The payment didn't go through.",
+}
+
+
 def customer_reason(decline_code: str | None) -> str:
-    return classify(decline_code).plain_english
+    """Why the payment failed, said to the customer (never the merchant's advice)."""
+    decline = classify(decline_code)
+    return (CUSTOMER_REASONS_BY_CODE.get(decline.code or "")
+            or CUSTOMER_REASONS.get(decline.category, CUSTOMER_REASONS["unknown"]))
 
 
 def sample_variables(client=None) -> dict[str, Any]:
