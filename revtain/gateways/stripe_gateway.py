@@ -86,6 +86,11 @@ class StripeGateway:
     def __repr__(self) -> str:  # never show the key
         return "<StripeGateway>"
 
+    @property
+    def stripe_client(self) -> stripe.StripeClient:
+        """This account's client, for the Stripe Billing client built on this adapter."""
+        return self._client
+
     # -- charging ---------------------------------------------------------------------------
 
     def charge(self, request: ChargeRequest) -> ChargeResult:

@@ -17,7 +17,6 @@ from ..base import ChargeRequest, ChargeResult, credentials_object
 from ..stripe_gateway import (
     DEFAULT_TIMEOUT,
     StripeGateway,
-    _check_publishable_key,
     _id_of,
     _result_from_error,
     _split_token,
@@ -42,18 +41,11 @@ class StripeBillingClient:
         http_client: stripe.HTTPClient | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
-        if not isinstance(secret_key, str) or not secret_key.startswith(("sk_", "rk_")):
-            raise ValueError("Stripe Billing needs a secret key (sk_… or rk_…)")
-        if publishable_key is not None:
-            _check_publishable_key(publishable_key, secret_key)
-        # Kept for card_setup() only; never shown (see __repr__).
-        self._keys = (secret_key, publishable_key)
-        self._http = (http_client, timeout)
-        self._client = stripe.StripeClient(
-            secret_key,
-            http_client=http_client or stripe.RequestsClient(timeout=timeout),
-            max_network_retries=0,
-        )
+        # The Stripe adapter checks the keys and owns the one StripeClient (its network retries off);
+        # this client reads and collects invoices with it, and the card-update page uses it as is.
+        self._gateway = StripeGateway(secret_key, publishable_key=publishable_key, http_client=http_client,
+                                      timeout=timeout)
+        self._client = self._gateway.stripe_client
 
     @classmethod
     def from_credentials(cls, credentials: str | None, **kwargs: Any) -> StripeBillingClient:
@@ -180,10 +172,7 @@ class StripeBillingClient:
     def card_setup(self) -> StripeGateway:
         """The Stripe adapter's card setup with this account's keys: the SetupIntent is this Stripe
         account's, and the card it saves becomes the customer's default for invoices."""
-        secret_key, publishable_key = self._keys
-        http_client, timeout = self._http
-        return StripeGateway(secret_key, publishable_key=publishable_key, http_client=http_client,
-                             timeout=timeout)
+        return self._gateway
 
     def use_card(self, invoice_ref: str, token: str) -> None:
         """Make the card the open invoice's own: Stripe's retries use the invoice's payment method
