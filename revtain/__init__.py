@@ -71,6 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api_errors.init_app(app)
     app.register_blueprint(api_bp)
+    from .api.paywall import snippet_bp
+
+    app.register_blueprint(snippet_bp)
     from .cardupdate import bp as cardupdate_bp
 
     app.register_blueprint(cardupdate_bp)

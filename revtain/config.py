@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
     # Rate limits (contract 2.1).
     "EXECUTE_RATE_LIMIT": "60 per minute",
+    "PAYWALL_RATE_LIMIT": "120 per minute",
+    "TOKENIZE_RATE_LIMIT": "10 per minute",
     # The public decline lookups (contract 3.12): fair use, per client IP.
     "LOOKUP_RATE_LIMIT": "300 per minute",
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).

@@ -44,6 +44,7 @@ def require_api_key(view: Callable[..., Any] | None = None, *, allow_publishable
             g.api_key_id = api_key.id
             return fn(*args, **kwargs)
 
+        wrapper.api_key_kinds = ("secret", "publishable") if allow_publishable else ("secret",)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate(view) if view is not None else decorate

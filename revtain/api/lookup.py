@@ -15,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from ..engine import declines
 from ..extensions import limiter
 from . import bp
+from .cors import open_to_browsers
 from .errors import validation_error
 
 DEFAULT_RATE_LIMIT = "300 per minute"
@@ -55,27 +56,7 @@ fair_use = limiter.shared_limit(
 )
 
 
-def _is_lookup_request() -> bool:
-    if request.endpoint in ENDPOINTS:
-        return True
-    # 404 / 405 under these paths have no endpoint; a browser should still read their JSON body.
-    return request.path.startswith(DECLINE_PATH) or request.path == DICTIONARY_PATH
-
-
-@bp.after_app_request
-def _cors(response: Response) -> Response:
-    if not _is_lookup_request():
-        return response
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = (
-            request.headers.get("Access-Control-Request-Headers") or "Content-Type"
-        )
-        response.headers["Access-Control-Max-Age"] = "86400"
-    else:
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-    return response
+open_to_browsers(ENDPOINTS, (DECLINE_PATH, DICTIONARY_PATH), expose_headers=EXPOSED_HEADERS)
 
 
 def _gateway(value: str) -> str:

@@ -134,6 +134,29 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/recovery/paywall-status": {
+                "get": {
+                    "operationId": "getPaywallStatus",
+                    "summary": "Whether a customer is past due (publishable or secret key, CORS open, "
+                    "120 requests a minute per key)",
+                    "security": [{"ApiKey": []}, {"PublishableKey": []}],
+                    "parameters": [
+                        {
+                            "name": "customerEmail",
+                            "in": "query",
+                            "required": True,
+                            "description": "The customerEmail sent to execute (matched case-insensitively)",
+                            "schema": {"type": "string", "format": "email", "maxLength": 320},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("PaywallStatus", "The customer's unrecovered failed payments"),
+                        "400": _COMMON["400"],
+                        "401": _COMMON["401"],
+                        "429": _json("RateLimited", "Rate limit exceeded"),
+                    },
+                }
+            },
             "/api/lookup/decline/{gateway}/{code}": {
                 "get": {
                     "operationId": "lookupDeclineCode",
@@ -209,7 +232,13 @@ def document() -> dict[str, Any]:
             },
         },
         "components": {
-            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"}},
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY",
+                           "description": "The secret key, rev_…"},
+                "PublishableKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY",
+                                   "description": "The publishable key, rev_pk_…: only for "
+                                   "GET /api/recovery/paywall-status; 403 elsewhere"},
+            },
             "schemas": schema_components(),
         },
     }

@@ -16,7 +16,7 @@ from .schemas import PulseRequest
 def pulse():
     body = validate(PulseRequest, parse_json_body())
     success = log_organic_success(
-        current_client(), body.amount, body.currency or "USD", body.transactionId
+        current_client(), body.amount, body.currency or "USD", body.transactionId, body.customerEmail
     )
     return jsonify(
         {"success": True, "message": "Organic success logged", "transactionId": success.transaction_id}

@@ -30,10 +30,23 @@ def _too_many(noun: str):
     return on_breach
 
 
-def execute_limit():
-    """Apply under ``require_api_key``, so the limit counts per authenticated key."""
+def per_key_limit(setting: str, noun: str):
+    """The limit in config ``setting``, per API key. Apply under ``require_api_key``, so the
+    limit counts per authenticated key."""
     return limiter.limit(
-        lambda: current_app.config["EXECUTE_RATE_LIMIT"],
+        lambda: current_app.config[setting],
         key_func=rate_limit_key,
-        on_breach=_too_many("recovery"),
+        on_breach=_too_many(noun),
     )
+
+
+def execute_limit():
+    return per_key_limit("EXECUTE_RATE_LIMIT", "recovery")
+
+
+def paywall_limit():
+    return per_key_limit("PAYWALL_RATE_LIMIT", "paywall status")
+
+
+def tokenize_limit():
+    return per_key_limit("TOKENIZE_RATE_LIMIT", "tokenize")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -98,10 +102,31 @@ class ExecuteRequest(_Request):
         return value if value in PAYMENT_METHOD_TYPES else None
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError("must be an email address, e.g. jo@example.com")
+    return value
+
+
+EmailAddress = Annotated[
+    str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v), Field(max_length=320),
+    AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
+
+
 class PulseRequest(_Request):
     amount: Amount
     currency: Currency = "USD"
     transactionId: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    customerEmail: EmailAddress | None = Field(
+        default=None,
+        description="Optional: whose payment this was. It settles that customer's earlier failed "
+        "payments for the paywall (GET /api/recovery/paywall-status).",
+    )
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)
@@ -109,6 +134,10 @@ class PulseRequest(_Request):
 
 class StatusQuery(_Request):
     idempotencyKey: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class PaywallQuery(_Request):
+    customerEmail: EmailAddress
 
 
 # ---- responses (documentation and schema checks; the views build plain dicts in this order) ----
@@ -196,6 +225,17 @@ class Status(BaseModel):
     pending: bool
     nextRetryAt: str | None = None
     isSimulated: bool
+
+
+class PaywallStatus(BaseModel):
+    """``GET /api/recovery/paywall-status``: the customer's unrecovered failed payments. With failures
+    in several currencies, ``currency`` is the latest failure's and ``totalOwedCents`` sums those in it."""
+
+    isPastDue: bool = Field(description="The customer has 1 or more unrecovered failed payments")
+    totalOwedCents: int = Field(description="Sum outstanding across unrecovered failures, smallest unit")
+    currency: str
+    failedPaymentCount: int = Field(description="Number of unrecovered failed payments")
+    oldestFailureAt: str | None = Field(description="ISO 8601 UTC; null when not past due")
 
 
 class PulseResult(BaseModel):
@@ -302,8 +342,8 @@ class OutcomeResult(BaseModel):
 def schema_components() -> dict[str, Any]:
     models = [
         ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
-        RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
-        OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
+        RateLimited, Error, Status, PulseResult, PaywallStatus, DeclineLookup, DeclineDictionaryEntry,
+        RiskRequest, OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
     ]
     components: dict[str, Any] = {}
     for model in models:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,6 +27,7 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 BLOCKED = "blocked"
 UNKNOWN = "unknown"
+AWAITING_CARD = "awaiting_card"  # waiting for a new card from the customer
 FINAL_STATES = (SUCCEEDED, FAILED, BLOCKED)
 
 
@@ -37,6 +39,8 @@ class Recovery(db.Model):
               "created_at"),
         Index("ix_recoveries_due", "next_attempt_at"),
         Index("ix_recoveries_client_email", "client_id", "customer_email"),
+        # The paywall matches customers' emails case-insensitively.
+        Index("ix_recoveries_client_email_lower", "client_id", text("lower(customer_email)")),
         Index("ix_recoveries_source", "client_id", "source", "source_customer"),
     )
 

@@ -9,13 +9,15 @@ from ..models.base import new_ulid
 
 
 def log_organic_success(
-    client: Client, amount: int, currency: str, transaction_id: str | None
+    client: Client, amount: int, currency: str, transaction_id: str | None,
+    customer_email: str | None = None,
 ) -> OrganicSuccess:
     success = OrganicSuccess(
         client_id=client.id,
         transaction_id=transaction_id or new_ulid(),
         amount=amount,
         currency=currency,
+        customer_email=customer_email,
         created_at=clock_now(),
     )
     db.session.add(success)
