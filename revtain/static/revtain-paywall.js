@@ -203,7 +203,7 @@
     });
     backdrop.setAttribute("data-revtain-paywall", "");
     var dialog = make("div", {
-      position: "relative", "box-sizing": "border-box", width: "100%", "max-width": "420px",
+      position: "relative", "box-sizing": "border-box", width: "100%", "max-width": "440px",
       background: "#ffffff", color: "#0f172a", "border-radius": "12px", padding: "28px 24px 24px",
       "border-top": "6px solid " + color, "box-shadow": "0 20px 50px rgba(15, 23, 42, 0.35)",
       "font-family": font, "font-size": "16px", "line-height": "1.5", "text-align": "left"
@@ -308,8 +308,9 @@
   // -- putting it together ----------------------------------------------------------------------
 
   function whenReady(fn) {
-    if (document.body) fn();
-    else document.addEventListener("DOMContentLoaded", fn);
+    // After the page's own scripts have run, so none of them takes focus from the dialog.
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+    else fn();
   }
 
   function run() {
