@@ -1,7 +1,8 @@
-"""Developer tools (contract 3.12): what a gateway's decline code means, and the whole decline dictionary.
+"""Developer tools (contract 3.12): what a gateway's decline code means, the whole decline dictionary,
+and what a card's BIN says (network, type, issuer, issuing country; data from ``engine/bins.py``).
 
 Public: no API key, CORS open to any origin (preflight answered), one fair-use rate limit per client IP
-shared by both endpoints (``LOOKUP_RATE_LIMIT``, default 300 per minute).
+shared by all of them (``LOOKUP_RATE_LIMIT``, default 300 per minute).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from flask import Response, current_app, jsonify, request
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 
-from ..engine import declines
+from ..engine import bins, declines
 from ..extensions import limiter
 from . import bp
 from .cors import open_to_browsers
@@ -22,7 +23,12 @@ DEFAULT_RATE_LIMIT = "300 per minute"
 MAX_CODE_LENGTH = 64
 DECLINE_PATH = "/api/lookup/decline/"
 DICTIONARY_PATH = "/api/lookup/declines"
-ENDPOINTS = frozenset({"api.lookup_decline", "api.decline_dictionary"})
+BIN_PATH = "/api/lookup/bin/"
+ENDPOINTS = frozenset({"api.lookup_decline", "api.decline_dictionary", "api.lookup_bin"})
+# The documented values of cardNetwork; a network outside them (JCB, UnionPay, ...) is "unknown",
+# and the data set's own name for it is in cardScheme.
+DOCUMENTED_NETWORKS = ("visa", "mastercard", "amex", "discover")
+UNKNOWN = "Unknown"
 EXPOSED_HEADERS = (
     "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Revtain-Catalogue-Version"
 )
@@ -56,7 +62,7 @@ fair_use = limiter.shared_limit(
 )
 
 
-open_to_browsers(ENDPOINTS, (DECLINE_PATH, DICTIONARY_PATH), expose_headers=EXPOSED_HEADERS)
+open_to_browsers(ENDPOINTS, (DECLINE_PATH, DICTIONARY_PATH, BIN_PATH), expose_headers=EXPOSED_HEADERS)
 
 
 def _gateway(value: str) -> str:
@@ -121,3 +127,24 @@ def decline_dictionary():
             for e in entries
         ]
     )
+
+
+@bp.get("/lookup/bin/<path:prefix>", merge_slashes=False)
+@fair_use
+def lookup_bin(prefix: str):
+    try:
+        info = bins.lookup(prefix)
+    except ValueError:
+        raise validation_error({"prefix": "must be 4 to 8 digits (the card number's first digits)"}) from None
+    response = jsonify(
+        {
+            "prefix": info.prefix,
+            "issuerName": info.issuer_name or UNKNOWN,
+            "issuerCountry": info.issuer_country or UNKNOWN,
+            "cardNetwork": info.card_network if info.card_network in DOCUMENTED_NETWORKS else "unknown",
+            "cardType": info.card_type,
+            "cardScheme": info.scheme,
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=86400"  # the shipped table changes with releases
+    return response

@@ -196,6 +196,26 @@ def document() -> dict[str, Any]:
                     ),
                 }
             },
+            "/api/lookup/bin/{prefix}": {
+                "get": {
+                    "operationId": "lookupBin",
+                    "summary": "What a card's BIN says: network, type, issuer, country (public, CORS open)",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "prefix",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9]{4,8}$"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("BinLookup", 'The BIN; "Unknown" / "unknown" where not identifiable'),
+                        "400": _json("Error", "The prefix is not 4 to 8 digits"),
+                        "429": _json("RateLimited", "Fair-use rate limit exceeded"),
+                    },
+                }
+            },
             "/api/recovery/update-card/generate": {
                 "post": {
                     "operationId": "generateCardUpdateLink",

@@ -282,6 +282,20 @@ class DeclineDictionaryEntry(BaseModel):
     plainEnglish: str
 
 
+class BinLookup(BaseModel):
+    """``GET /api/lookup/bin/{prefix}``: what the card's first 4 to 8 digits say."""
+
+    prefix: str
+    issuerName: str = Field(description='The issuing bank, or "Unknown"')
+    issuerCountry: str = Field(description='ISO 3166-1 alpha-2, or "Unknown"')
+    cardNetwork: Literal["visa", "mastercard", "amex", "discover", "unknown"]
+    cardType: Literal["credit", "debit", "prepaid", "unknown"]
+    cardScheme: str | None = Field(
+        description="The BIN data's own brand name (e.g. jcb, unionpay, elo, maestro), also for networks "
+        'outside cardNetwork\'s values; null when unknown'
+    )
+
+
 class RiskRequest(_Request):
     paymentMethodToken: Token
     amount: Amount
@@ -342,8 +356,9 @@ class OutcomeResult(BaseModel):
 def schema_components() -> dict[str, Any]:
     models = [
         ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
-        RateLimited, Error, Status, PulseResult, PaywallStatus, DeclineLookup, DeclineDictionaryEntry,
-        RiskRequest, OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
+        RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
+        OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
+        PaywallStatus, BinLookup,
     ]
     components: dict[str, Any] = {}
     for model in models:

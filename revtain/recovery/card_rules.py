@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from ..engine.card_networks import network_for_bin
+from ..engine import bins
+from ..engine.card_networks import Network, network_for_bin
 from ..engine.network_rules import NetworkLimits, PastAttempt, Verdict, verdict
 from ..extensions import db
 from ..models import Attempt
@@ -41,7 +42,18 @@ def card_history(client_id: str, token: str, now: datetime) -> tuple[PastAttempt
     )
 
 
+def card_network(bin_prefix: str | None) -> Network:
+    """The card's network from its BIN: the networks' IIN ranges, then the BIN table (e.g. a Diners
+    card runs on Discover's rules). A prefix the table cannot take falls back to the ranges alone."""
+    if not bin_prefix:
+        return "unknown"
+    try:
+        return bins.lookup(bin_prefix).card_network
+    except ValueError:
+        return network_for_bin(bin_prefix)
+
+
 def card_verdict(client_id: str, token: str, bin_prefix: str | None, now: datetime) -> Verdict:
     """``bin_prefix`` names the network of the primary card; other tokens are of unknown network,
     which gets the strictest budgets."""
-    return verdict(network_for_bin(bin_prefix), card_history(client_id, token, now), now, limits())
+    return verdict(card_network(bin_prefix), card_history(client_id, token, now), now, limits())

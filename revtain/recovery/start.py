@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
+from ..engine.bins import issuing_country
 from ..engine.declines import Decline, classify
 from ..extensions import db
 from ..gateways.test import GATEWAY_FAILURE_AMOUNT, test_card_brand
@@ -77,7 +78,8 @@ def start(client: Client, data: ExecuteInput) -> Started:
         original_decline_code=decline.code,
         last_decline_code=decline.code,
         customer_email=data.customer_email,
-        card_origin=data.card_origin,
+        # Where the customer's card is from: as told, else the issuing country of its BIN.
+        card_origin=data.card_origin or issuing_country(data.bin_prefix),
         bin_prefix=data.bin_prefix,
         payment_method_type=data.payment_method_type,
         fallback_tokens=list(data.fallback_tokens),
