@@ -392,7 +392,7 @@ def test_a_publishable_key_gets_403_everywhere_else(app, client, pk):
                 "message": "Publishable keys (rev_pk_...) may only call GET /api/recovery/paywall-status.",
             }
             checked += 1
-    assert checked >= 7  # execute, both status lookups, pulse, generate, predict x2
+    assert checked >= 8  # execute, both status lookups, pulse, generate, predict x2, tokenize
 
 
 def test_a_publishable_key_changes_nothing(app, client, merchant, pk):

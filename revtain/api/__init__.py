@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import cardupdate, connectors, lookup, openapi, paywall, predict, pulse, recovery  # noqa: E402,F401  (routes register on bp)
+from . import cardupdate, connectors, lookup, openapi, paywall, predict, pulse, recovery, tokenize  # noqa: E402,F401  (routes register on bp)

@@ -196,6 +196,25 @@ def document() -> dict[str, Any]:
                     ),
                 }
             },
+            "/api/recovery/tokenize": {
+                "post": {
+                    "operationId": "tokenizeTestCard",
+                    "summary": "A test card in, a payment method token out (Revtain Test Gateway only; "
+                    "10 requests a minute per key)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("TokenizeRequest")}},
+                    },
+                    "responses": {
+                        "200": _json("TokenizeResult", "The token, for execute's paymentMethodToken"),
+                        "400": _json("Error", "Not a test card, bad card data, or a live gateway (whose "
+                                     "cards are collected by the gateway's own fields)"),
+                        "401": _COMMON["401"],
+                        "403": _COMMON["403"],
+                        "429": _json("RateLimited", "Rate limit exceeded"),
+                    },
+                }
+            },
             "/api/lookup/bin/{prefix}": {
                 "get": {
                     "operationId": "lookupBin",

@@ -282,6 +282,34 @@ class DeclineDictionaryEntry(BaseModel):
     plainEnglish: str
 
 
+def _digits_text(value: Any) -> Any:
+    """Card fields come as strings or integers; booleans and floats are not card data."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _card_field(max_length: int, description: str, example: str):
+    return Annotated[
+        str, BeforeValidator(_digits_text), Field(min_length=1, max_length=max_length),
+        WithJsonSchema({"type": ["string", "integer"], "description": description, "examples": [example]}),
+    ]
+
+
+class TokenizeRequest(_Request):
+    """A test card (Revtain Test Gateway only). Nothing of it is stored but brand, BIN and last four."""
+
+    cardNumber: _card_field(32, "The card number; spaces and dashes are ignored", "4111 1111 1111 1111")
+    expMonth: _card_field(2, "1 to 12", "12")
+    expYear: _card_field(4, "2 or 4 digits", "2030")
+    cvc: _card_field(4, "3 digits (4 for American Express)", "123")
+
+
+class TokenizeResult(BaseModel):
+    success: Literal[True]
+    paymentMethodToken: str = Field(description="Send it to execute as paymentMethodToken")
+    brand: Literal["visa", "mastercard", "amex", "jcb"]
+    last4: str
+
+
 class BinLookup(BaseModel):
     """``GET /api/lookup/bin/{prefix}``: what the card's first 4 to 8 digits say."""
 
@@ -358,7 +386,7 @@ def schema_components() -> dict[str, Any]:
         ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
         RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
         OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
-        PaywallStatus, BinLookup,
+        PaywallStatus, BinLookup, TokenizeRequest, TokenizeResult,
     ]
     components: dict[str, Any] = {}
     for model in models:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date
 
 from .base import ChargeRequest, ChargeResult
@@ -57,7 +58,22 @@ class TestGateway:
 
 
 class CardRejected(ValueError):
-    """The card form's input, in words a customer understands."""
+    """The card input, in words a customer understands. ``field`` is what to correct ("number",
+    "expiry" or "cvc") and ``reason`` why, for callers that word it their own way (the API)."""
+
+    def __init__(self, message: str, field: str, reason: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TestCard:
+    __test__ = False  # not a pytest class
+
+    brand: str
+    bin: str  # the first six digits
+    last4: str
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -70,21 +86,41 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def card_digits(number: str) -> str:
+    """The number as typed, without the spaces and dashes people put in it."""
+    return "".join(ch for ch in number if not ch.isspace() and ch != "-")
+
+
+def check_test_card(number: str, month: str, year: str, cvc: str, today: date) -> TestCard:
+    """A documented test card, not expired, with a CVC of its brand's length; else ``CardRejected``.
+    Only the brand, the BIN and the last four digits come out: nothing else of the card is kept."""
+    digits = card_digits(number)
+    if not (digits.isascii() and digits.isdigit()) or not 12 <= len(digits) <= 19 or not _luhn_ok(digits):
+        raise CardRejected("That card number doesn't look right. Please check it.", "number", "invalid")
+    brand = TEST_CARDS.get(digits)
+    if brand is None:
+        raise CardRejected("This is a test checkout: please use one of the test cards.", "number",
+                           "not_a_test_card")
+    month, year = month.strip(), year.strip()
+    if not (month.isascii() and month.isdigit() and 1 <= int(month) <= 12):
+        raise CardRejected("Enter the expiry date as MM/YY.", "expiry", "invalid_month")
+    if not (year.isascii() and year.isdigit() and len(year) in (2, 4)):
+        raise CardRejected("Enter the expiry date as MM/YY.", "expiry", "invalid_year")
+    full_year = int(year) + (2000 if len(year) == 2 else 0)
+    if (full_year, int(month)) < (today.year, today.month):
+        raise CardRejected("This card has expired.", "expiry", "expired")
+    if not (cvc.isascii() and cvc.isdigit() and len(cvc) == (4 if brand == "amex" else 3)):
+        raise CardRejected("Enter the security code from the card.", "cvc", "invalid")
+    return TestCard(brand, digits[:6], digits[-4:])
+
+
+def new_test_token() -> str:
+    return "tok_test_" + secrets.token_hex(12)
+
+
 def tokenize_test_card(number: str, expiry: str, cvc: str, today: date) -> tuple[str, str, str]:
     """The test gateway's plain card form: a documented test card in, a new token, its brand
     and last four digits out. The number itself is never kept."""
-    digits = "".join(ch for ch in number if not ch.isspace() and ch != "-")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19 or not _luhn_ok(digits):
-        raise CardRejected("That card number doesn't look right. Please check it.")
-    brand = TEST_CARDS.get(digits)
-    if brand is None:
-        raise CardRejected("This is a test checkout: please use one of the test cards.")
     month, _, year = expiry.replace(" ", "").partition("/")
-    if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) in (2, 4)):
-        raise CardRejected("Enter the expiry date as MM/YY.")
-    full_year = int(year) + (2000 if len(year) == 2 else 0)
-    if (full_year, int(month)) < (today.year, today.month):
-        raise CardRejected("This card has expired.")
-    if not (cvc.isdigit() and len(cvc) == (4 if brand == "amex" else 3)):
-        raise CardRejected("Enter the security code from the card.")
-    return "tok_test_" + secrets.token_hex(12), brand, digits[-4:]
+    card = check_test_card(number, month, year, cvc, today)
+    return new_test_token(), card.brand, card.last4

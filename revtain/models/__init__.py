@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .card import CardToken
 from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
 from .connector import ConnectorAccount, ConnectorEvent
@@ -15,6 +16,7 @@ from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 __all__ = [
     "ApiKey",
     "Attempt",
+    "CardToken",
     "CardUpdateLink",
     "Client",
     "ConnectorAccount",

@@ -27,6 +27,7 @@ from ..queues import enqueue_deliveries
 from . import cascade, finish
 from .learning import assessment
 from .settle import queue, settle
+from .tokenize import known_bin
 
 Kind = Literal["recovered", "failed", "queued", "unknown", "blocked", "duplicate"]
 
@@ -69,6 +70,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         return duplicate
 
     decline = classify(data.original_decline_code)
+    bin_prefix = data.bin_prefix or known_bin(client.id, data.payment_method_token)
     recovery = Recovery(
         client_id=client.id,
         idempotency_key=data.idempotency_key,
@@ -79,8 +81,8 @@ def start(client: Client, data: ExecuteInput) -> Started:
         last_decline_code=decline.code,
         customer_email=data.customer_email,
         # Where the customer's card is from: as told, else the issuing country of its BIN.
-        card_origin=data.card_origin or issuing_country(data.bin_prefix),
-        bin_prefix=data.bin_prefix,
+        card_origin=data.card_origin or issuing_country(bin_prefix),
+        bin_prefix=bin_prefix,
         payment_method_type=data.payment_method_type,
         fallback_tokens=list(data.fallback_tokens),
         source=data.source,
