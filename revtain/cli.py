@@ -12,6 +12,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
+from .alerts.settings import AlertSettingsError, Settings, validated
+from .alerts.settings import load as alert_settings_load
+from .alerts.settings import save as save_alert_settings
+from .cli_alerts import alert_options, alerts_group, settings_from_options
+from .cli_alerts import describe as describe_alerts
 from .clock import iso
 from .extensions import db
 from .models import Client, Recovery, WebhookDelivery, WebhookEvent
@@ -76,15 +81,18 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
                    "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree "
                    "and Recurly, whose retries you switch off in the platform first).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@alert_options
 def onboard_command(
     name, webhook_url, gateway, stripe_secret_key, stripe_publishable_key, braintree_merchant_id,
     braintree_public_key,
     braintree_private_key, braintree_environment, backup_gateways, billing_cycle_day, timezone, dunning,
     card_update_domain, brand_name, brand_logo_url, brand_primary_color, connector, connector_pairs,
-    connector_hand_off, as_json,
+    connector_hand_off, as_json, **alert_opts,
 ) -> None:
     """Create a client and print its credentials, once."""
     from .connectors.accounts import ConnectorSetupError, set_up, validated
+
+    alerts = onboarding_alerts(webhook_url, alert_opts)  # checked before the client exists
 
     connector_credentials_given = {}
     if connector:
@@ -128,16 +136,34 @@ def onboard_command(
     if connector:
         set_up(db.session.get(Client, issued.client_id), connector, connector_credentials_given,
                stop_platform_retries=connector_hand_off)
+    if alerts is not None:
+        save_alert_settings(db.session.get(Client, issued.client_id), alerts)
     if as_json:
         body = issued.as_json()
         if connector:
             body["connectors"] = [connector]
+        body["notificationChannels"] = list(alerts.channels) if alerts else []
         click.echo(json.dumps(body))
     else:
         print_credentials(issued, f"Onboarded {name}")
         if connector:
             click.echo("\n  Connector set up:")
             print_connector(issued.client_id, connector)
+        if alerts is not None:
+            click.echo("\n  Merchant alerts:")
+            for line in describe_alerts(alert_settings_load(issued.client_id)):
+                click.echo(f"    {line}")
+
+
+def onboarding_alerts(webhook_url: str | None, options: dict) -> Settings | None:
+    """The alert settings of ``revtain onboard``'s options, checked; None when none was given."""
+    if not any(options.values()):
+        return None
+    settings = settings_from_options(Settings(), **options)
+    try:
+        return validated(settings, webhook_url=webhook_url, twilio_stored=False)
+    except AlertSettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("clients")
@@ -447,7 +473,7 @@ def init_app(app: Flask) -> None:
 
     for command in (
         onboard_command, clients_command, rotate_keys_command, webhooks_group, domains_group, users_group,
-        connectors_group,
+        connectors_group, alerts_group,
         worker_command,
         scheduler_command, dev_command,
     ):

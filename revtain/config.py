@@ -74,6 +74,11 @@ DEFAULTS: dict[str, Any] = {
     "DUNNING_AFTER_RETRY_SECONDS": 600,
     # When a message is tried again after a transient SMTP failure (seconds after each try).
     "DUNNING_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
+    # Merchant alerts (revtain/alerts/): a webhook URL is dead after this many failed tries of one
+    # delivery; an alert email or text message is tried again after these many seconds.
+    "ALERT_WEBHOOK_DEAD_AFTER_TRIES": 6,
+    "ALERT_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
+    "TWILIO_TIMEOUT": 10.0,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .alerts.sending import send_notification
 from .connectors.processing import process_event
 from .dunning.sending import send_message
 from .recovery.retry import run_scheduled_attempt
@@ -22,3 +23,7 @@ def send_dunning_message(message_id: str) -> str:
 
 def process_connector_event(event_id: str) -> str:
     return process_event(event_id)
+
+
+def send_alert(notification_id: str) -> str:
+    return send_notification(notification_id)

@@ -21,12 +21,14 @@ WEBHOOKS = "webhooks"
 RECOVERIES = "recoveries"
 DUNNING = "dunning"
 CONNECTORS = "connectors"
-ALL = (WEBHOOKS, RECOVERIES, DUNNING, CONNECTORS)
+ALERTS = "alerts"
+ALL = (WEBHOOKS, RECOVERIES, DUNNING, CONNECTORS, ALERTS)
 
 DELIVER_WEBHOOK = "revtain.jobs.deliver_webhook"
 RUN_RECOVERY_RETRY = "revtain.jobs.run_recovery_retry"
 SEND_DUNNING_MESSAGE = "revtain.jobs.send_dunning_message"
 PROCESS_CONNECTOR_EVENT = "revtain.jobs.process_connector_event"
+SEND_ALERT = "revtain.jobs.send_alert"
 
 
 def queue(name: str) -> Queue:
@@ -35,7 +37,7 @@ def queue(name: str) -> Queue:
 
 # One job id per row, so the scheduler can tell whether a row's job is still waiting in Redis.
 _JOB_KIND = {DELIVER_WEBHOOK: "delivery", RUN_RECOVERY_RETRY: "recovery", SEND_DUNNING_MESSAGE: "message",
-             PROCESS_CONNECTOR_EVENT: "connector-event"}
+             PROCESS_CONNECTOR_EVENT: "connector-event", SEND_ALERT: "alert"}
 _WAITING = {b"queued", b"started", b"deferred", b"scheduled"}
 
 
@@ -86,3 +88,7 @@ def enqueue_messages(message_ids: Iterable[str], skip_waiting: bool = False) -> 
 
 def enqueue_connector_events(event_ids: Iterable[str], skip_waiting: bool = False) -> int:
     return enqueue_many(CONNECTORS, PROCESS_CONNECTOR_EVENT, event_ids, skip_waiting)
+
+
+def enqueue_alerts(notification_ids: Iterable[str], skip_waiting: bool = False) -> int:
+    return enqueue_many(ALERTS, SEND_ALERT, notification_ids, skip_waiting)

@@ -20,11 +20,18 @@ from sqlalchemy import ColumnElement, or_, select, update
 
 from .clock import now as clock_now
 from .extensions import db
-from .models import ConnectorEvent, Message, Recovery, WebhookDelivery
+from .models import AlertNotification, ConnectorEvent, Message, Recovery, WebhookDelivery
+from .models.alert import PENDING as ALERT_PENDING
 from .models.connector import RECEIVED as EVENT_RECEIVED
 from .models.dunning import PENDING as MESSAGE_PENDING
 from .models.webhook import PENDING
-from .queues import enqueue_connector_events, enqueue_deliveries, enqueue_messages, enqueue_recovery_retries
+from .queues import (
+    enqueue_alerts,
+    enqueue_connector_events,
+    enqueue_deliveries,
+    enqueue_messages,
+    enqueue_recovery_retries,
+)
 from .recovery.retry import SCHEDULED_STATES
 
 log = logging.getLogger(__name__)
@@ -57,7 +64,7 @@ def tick() -> dict[str, int]:
     """Enqueue everything due now; returns how many rows of each kind were enqueued."""
     now = clock_now()
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
-    counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0}
+    counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0, "alerts": 0}
     while True:
         r = _enqueue_due(Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
                          enqueue_recovery_retries, now)
@@ -69,8 +76,11 @@ def tick() -> dict[str, int]:
         counts["recoveries"] += r
         counts["deliveries"] += d
         counts["messages"] += m
+        a = _enqueue_due(AlertNotification, AlertNotification.send_at,
+                         AlertNotification.status == ALERT_PENDING, enqueue_alerts, now)
         counts["connector_events"] += e
-        if r < batch and d < batch and m < batch and e < batch:
+        counts["alerts"] += a
+        if r < batch and d < batch and m < batch and e < batch and a < batch:
             return counts
 
 

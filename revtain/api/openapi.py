@@ -270,6 +270,21 @@ def document() -> dict[str, Any]:
                 }
             },
         },
+        "webhooks": {
+            "merchant.alert": {
+                "post": {
+                    "operationId": "merchantAlert",
+                    "summary": "An alert to the merchant's team, when notificationChannels includes WEBHOOK",
+                    "description": "Signed like every Revtain webhook (X-Revtain-Signature, Standard "
+                    "Webhooks headers). A dead webhook URL is alerted by email and SMS only.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("MerchantAlertEvent")}},
+                    },
+                    "responses": {"200": {"description": "Any 2xx within 10 seconds counts as delivered"}},
+                }
+            }
+        },
         "components": {
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY",

@@ -310,6 +310,23 @@ class TokenizeResult(BaseModel):
     last4: str
 
 
+class MerchantAlertEvent(BaseModel):
+    """The ``merchant.alert`` webhook: an alert to the merchant's own team (``notificationChannels``
+    includes ``WEBHOOK``). The transaction fields are present for alerts about a recovery."""
+
+    event: Literal["merchant.alert"]
+    alertId: str
+    type: Literal["payment_failed", "needs_attention", "test"]
+    message: str
+    revtainTransactionId: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    declineCode: str | None = None
+    recommendedAction: RecommendedAction | None = None
+    createdAt: str
+    eventId: str
+
+
 class BinLookup(BaseModel):
     """``GET /api/lookup/bin/{prefix}``: what the card's first 4 to 8 digits say."""
 
@@ -386,7 +403,7 @@ def schema_components() -> dict[str, Any]:
         ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
         RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
         OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
-        PaywallStatus, BinLookup, TokenizeRequest, TokenizeResult,
+        PaywallStatus, BinLookup, TokenizeRequest, TokenizeResult, MerchantAlertEvent,
     ]
     components: dict[str, Any] = {}
     for model in models:

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .alert import Alert, AlertNotification, AlertSettings
 from .card import CardToken
 from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
@@ -14,6 +15,9 @@ from .user import User
 from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 
 __all__ = [
+    "Alert",
+    "AlertNotification",
+    "AlertSettings",
     "ApiKey",
     "Attempt",
     "CardToken",

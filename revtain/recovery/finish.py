@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..alerts import raising as alerts
 from ..dunning.scheduling import recovery_changed
 from ..engine.declines import classify
 from ..models import Client, Recovery
@@ -71,6 +72,7 @@ def fail(
     recovery.recommended_action = classify(error).recommended_action
     record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=False)
     recovery_changed(client, recovery, now)  # dunning emails (only while dunning by email)
+    alerts.payment_failed(client, recovery, now)  # the merchant's team, if they chose alerts
     if not client.dunning_enabled:
         return None
     return emit(client, payloads.recovery_failed(recovery, trigger), recovery_id=recovery.id)
@@ -84,4 +86,5 @@ def block(client: Client, recovery: Recovery, now: datetime, decline_code: str) 
     if recovery.recommended_action not in ("manual_review", "request_card_update"):
         recovery.recommended_action = "manual_review"
     recovery_changed(client, recovery, now)  # fraud: cancelled; new card/authentication: scheduled
+    alerts.needs_attention(client, recovery, now)
     return emit(client, payloads.recovery_blocked(recovery), recovery_id=recovery.id)

@@ -13,6 +13,7 @@ from datetime import timedelta
 import requests
 from flask import current_app
 
+from ..alerts import raising as alerts
 from ..clock import now as clock_now
 from ..crypto import decrypt
 from ..due_rows import claim
@@ -86,5 +87,6 @@ def deliver(delivery_id: str) -> str:
         else:
             delivery.status = EXHAUSTED
             delivery.next_try_at = None
+    alerts.webhook_try(delivery, ok=error is None, now=clock_now())  # a dead URL alerts the team once
     db.session.commit()
     return delivery.status
