@@ -142,7 +142,8 @@ def onboard_command(
         body = issued.as_json()
         if connector:
             body["connectors"] = [connector]
-        body["notificationChannels"] = list(alerts.channels) if alerts else []
+        if alerts is not None:
+            body["notificationChannels"] = list(alerts.channels)
         click.echo(json.dumps(body))
     else:
         print_credentials(issued, f"Onboarded {name}")
