@@ -79,6 +79,9 @@ DEFAULTS: dict[str, Any] = {
     "ALERT_WEBHOOK_DEAD_AFTER_TRIES": 6,
     "ALERT_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
     "TWILIO_TIMEOUT": 10.0,
+    # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
+    # method, so changing this never locks anyone out. Tests use a cheap one.
+    "PASSWORD_HASH_METHOD": "scrypt",
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }
