@@ -148,7 +148,7 @@ def verify(secret: str, header: str | None, body: bytes, *, now_ms: int | None =
         raise Unauthorized(f"{SIGNATURE_HEADER}: no signature matches")
 
 
-def parse(credentials: Mapping[str, str], body: bytes) -> Inbound:
+def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = None) -> Inbound:
     try:
         data = json.loads(body)
     except ValueError:  # UnicodeDecodeError included
