@@ -40,15 +40,23 @@ class RequestsHttp(AnswerQueue):
 
         def send(adapter, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
             if urlsplit(request.url).hostname in LOOPBACK:
-                return original(adapter, request, stream=stream, timeout=timeout, verify=verify, cert=cert,
-                                proxies=proxies)
+                return original(
+                    adapter,
+                    request,
+                    stream=stream,
+                    timeout=timeout,
+                    verify=verify,
+                    cert=cert,
+                    proxies=proxies,
+                )
             return stub._answer(request, timeout)
 
         monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
         return self
 
-    def reply(self, status: int, body: dict | list | bytes | None = None,
-              headers: dict[str, str] | None = None) -> RequestsHttp:
+    def reply(
+        self, status: int, body: dict | list | bytes | None = None, headers: dict[str, str] | None = None
+    ) -> RequestsHttp:
         self.queue.append((status, body, headers or {}))
         return self
 
@@ -61,7 +69,10 @@ class RequestsHttp(AnswerQueue):
         response.url = request.url
         response.request = request
         response.encoding = "utf-8"
-        response._content = payload if isinstance(payload, bytes) else (
-            b"" if payload is None else json.dumps(payload).encode())
+        response._content = (
+            payload
+            if isinstance(payload, bytes)
+            else (b"" if payload is None else json.dumps(payload).encode())
+        )
         response.headers = CaseInsensitiveDict({"Content-Type": "application/json; charset=utf-8", **extra})
         return response

@@ -46,12 +46,18 @@ def send(server, merchant, body: bytes, headers: dict | None = None):
     return post(server, PATH.format(merchant.client_id), body, z.basic_auth() if headers is None else headers)
 
 
-def reads_failure(http: RequestsHttp, *, default_method: str = z.OLD_METHOD, code: str = "insufficient_funds",
-                  network: str = "51") -> RequestsHttp:
+def reads_failure(
+    http: RequestsHttp,
+    *,
+    default_method: str = z.OLD_METHOD,
+    code: str = "insufficient_funds",
+    network: str = "51",
+) -> RequestsHttp:
     """What processing a Payment.Failure asks Zuora: sign in, the payment, its parts, the invoice, the
     account."""
-    http.reply(200, z.signed_in()).reply(200, z.fixture("payment_declined", gatewayResponseCode=code,
-                                                        networkResponseCode=network))
+    http.reply(200, z.signed_in()).reply(
+        200, z.fixture("payment_declined", gatewayResponseCode=code, networkResponseCode=network)
+    )
     return http.reply(200, z.parts()).reply(200, z.invoice()).reply(200, z.account(default_method))
 
 
@@ -59,8 +65,9 @@ def paths(http: RequestsHttp) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in http.requests]
 
 
-def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(app, server, merchant, zuora_http,
-                                                                         receiver):
+def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(
+    app, server, merchant, zuora_http, receiver
+):
     reads_failure(zuora_http)
     r = send(server, merchant, z.payment_failure())
     assert r.status_code == 200 and r.json() == {"received": True}
@@ -70,19 +77,27 @@ def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(app, se
     (recovery,) = recoveries(app)
     assert (recovery.source, recovery.source_ref, recovery.source_customer) == ("zuora", z.INVOICE, z.ACCOUNT)
     assert recovery.payment_method_token == z.token_of(z.OLD_METHOD)
-    assert (recovery.amount, recovery.currency, recovery.original_decline_code) == (4900, "USD",
-                                                                                   "insufficient_funds")
+    assert (recovery.amount, recovery.currency, recovery.original_decline_code) == (
+        4900,
+        "USD",
+        "insufficient_funds",
+    )
     assert recovery.customer_email == "ada@example.com" and recovery.idempotency_key == f"zuora:{z.INVOICE}"
     # Zuora's retries are the merchant's setting: the hand-off starts off, Revtain charges nothing
     assert recovery.status == "queued" and recovery.strategy_used == "platform_retry"
     assert recovery.next_attempt_at is None and charges(app) == []
     sign_in = zuora_http.requests[0]
     assert (sign_in.method, sign_in.url) == ("POST", f"{API}/oauth/token")
-    assert sign_in.form == {"client_id": z.CLIENT_ID, "client_secret": z.CLIENT_SECRET,
-                            "grant_type": "client_credentials"}
+    assert sign_in.form == {
+        "client_id": z.CLIENT_ID,
+        "client_secret": z.CLIENT_SECRET,
+        "grant_type": "client_credentials",
+    }
     assert paths(zuora_http)[1:] == [
-        ("GET", f"/v1/payments/{z.DECLINED_PAYMENT}"), ("GET", f"/v1/payments/{z.DECLINED_PAYMENT}/parts"),
-        ("GET", f"/v1/invoices/{z.INVOICE}"), ("GET", f"/v1/accounts/{z.ACCOUNT}"),
+        ("GET", f"/v1/payments/{z.DECLINED_PAYMENT}"),
+        ("GET", f"/v1/payments/{z.DECLINED_PAYMENT}/parts"),
+        ("GET", f"/v1/invoices/{z.INVOICE}"),
+        ("GET", f"/v1/accounts/{z.ACCOUNT}"),
     ]
     assert all(r.headers["Authorization"] == f"Bearer {z.ACCESS_TOKEN}" for r in zuora_http.requests[1:])
     assert all(r.timeout == (10, 60) for r in zuora_http.requests)
@@ -97,13 +112,17 @@ def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(app, se
     assert hook.json["event"] == "recovery.success" and hook.json["strategyUsed"] == "paid_elsewhere"
     assert count(app, OrganicSuccess) == 1
     assert [e.outcome for e in events(app)] == ["recovery_queued", "closed_paid_elsewhere"]
-    assert json.loads(events(app)[0].body) == {"event": "Payment.Failure", "paymentId": z.DECLINED_PAYMENT,
-                                               "accountId": z.ACCOUNT}  # kept raw
+    assert json.loads(events(app)[0].body) == {
+        "event": "Payment.Failure",
+        "paymentId": z.DECLINED_PAYMENT,
+        "accountId": z.ACCOUNT,
+    }  # kept raw
     zuora_http.assert_done()
 
 
-def test_with_the_hand_off_revtain_collects_the_invoice_through_zuora(app, server, merchant, zuora_http,
-                                                                      receiver):
+def test_with_the_hand_off_revtain_collects_the_invoice_through_zuora(
+    app, server, merchant, zuora_http, receiver
+):
     hand_off(app, merchant)
     reads_failure(zuora_http)
     send(server, merchant, z.payment_failure())
@@ -119,9 +138,14 @@ def test_with_the_hand_off_revtain_collects_the_invoice_through_zuora(app, serve
     pay = zuora_http.requests[6]
     assert (pay.method, pay.url) == ("POST", f"{API}/v1/payments")
     assert pay.json == {
-        "accountId": z.ACCOUNT, "amount": 49.0, "currency": "USD", "effectiveDate": pay.json["effectiveDate"],
-        "paymentMethodId": z.OLD_METHOD, "type": "Electronic",
-        "invoices": [{"invoiceId": z.INVOICE, "amount": 49.0}], "comment": "Revtain recovery",
+        "accountId": z.ACCOUNT,
+        "amount": 49.0,
+        "currency": "USD",
+        "effectiveDate": pay.json["effectiveDate"],
+        "paymentMethodId": z.OLD_METHOD,
+        "type": "Electronic",
+        "invoices": [{"invoiceId": z.INVOICE, "amount": 49.0}],
+        "comment": "Revtain recovery",
     }
     assert pay.headers["Idempotency-Key"] == f"{recovery.id}-1"
     assert pay.headers["Authorization"] == f"Bearer {z.ACCESS_TOKEN}"
@@ -130,7 +154,9 @@ def test_with_the_hand_off_revtain_collects_the_invoice_through_zuora(app, serve
 
     sweep(app)
     (hook,) = receiver.wait_for(1)
-    assert hook.json["event"] == "recovery.success" and hook.json["gatewayTransactionToken"] == z.RETRY_PAYMENT
+    assert (
+        hook.json["event"] == "recovery.success" and hook.json["gatewayTransactionToken"] == z.RETRY_PAYMENT
+    )
     assert hook.json["amount"] == 4900 and hook.json["idempotencyKey"] == f"zuora:{z.INVOICE}"
     (attempt,) = charges(app)
     assert (attempt.gateway, attempt.outcome) == ("platform:zuora", "approved")
@@ -173,8 +199,11 @@ def test_the_same_callout_again_charges_and_emails_once(app, server, merchant, z
     publish_dunning(app, merchant.client_id)
     reads_failure(zuora_http)
     answers = [send(server, merchant, z.payment_failure()) for _ in range(3)]  # Zuora's callout retries
-    assert [a.json() for a in answers] == [{"received": True}, {"received": True, "duplicate": True},
-                                           {"received": True, "duplicate": True}]
+    assert [a.json() for a in answers] == [
+        {"received": True},
+        {"received": True, "duplicate": True},
+        {"received": True, "duplicate": True},
+    ]
     run_jobs(app)
     # a later declined payment of the same invoice (the next payment run) joins the recovery
     reads_failure(zuora_http)
@@ -205,8 +234,9 @@ def test_success_before_failure_starts_nothing(app, server, merchant, zuora_http
 
 def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server, merchant, zuora_http):
     hand_off(app, merchant)
-    zuora_http.reply(200, z.signed_in()).reply(200, z.account(z.NEW_METHOD)).reply(200, z.fixture(
-        "payment_method_new"))
+    zuora_http.reply(200, z.signed_in()).reply(200, z.account(z.NEW_METHOD)).reply(
+        200, z.fixture("payment_method_new")
+    )
     send(server, merchant, z.method_updated())
     run_jobs(app)
     # the decline arrives after: Zuora's account already collects with the new card
@@ -219,18 +249,23 @@ def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server
     assert recovery.status == "succeeded" and recovery.payment_method_token == z.token_of(z.NEW_METHOD)
     assert zuora_http.requests[-1].json["paymentMethodId"] == z.NEW_METHOD
     assert [e.outcome for e in events(app)] == ["no_open_recovery", "recovery_recovered"]
-    assert (events(app)[0].kind, events(app)[0].payment_method_token) == ("card_updated", z.token_of(z.NEW_METHOD))
+    assert (events(app)[0].kind, events(app)[0].payment_method_token) == (
+        "card_updated",
+        z.token_of(z.NEW_METHOD),
+    )
     zuora_http.assert_done()
 
 
-def test_a_card_changed_later_retries_the_open_recovery_and_fires_card_updated(app, server, merchant,
-                                                                              zuora_http, receiver):
+def test_a_card_changed_later_retries_the_open_recovery_and_fires_card_updated(
+    app, server, merchant, zuora_http, receiver
+):
     hand_off(app, merchant)
     reads_failure(zuora_http)
     send(server, merchant, z.payment_failure())
     run_jobs(app)
-    zuora_http.reply(200, z.signed_in()).reply(200, z.account(z.NEW_METHOD)).reply(200, z.fixture(
-        "payment_method_new"))
+    zuora_http.reply(200, z.signed_in()).reply(200, z.account(z.NEW_METHOD)).reply(
+        200, z.fixture("payment_method_new")
+    )
     zuora_http.reply(200, z.signed_in()).reply(200, z.processed_payment(method=z.NEW_METHOD))
     send(server, merchant, z.method_updated())
     run_jobs(app)
@@ -246,7 +281,9 @@ def test_a_card_changed_later_retries_the_open_recovery_and_fires_card_updated(a
     zuora_http.assert_done()
 
 
-def test_a_lost_answer_is_reconciled_from_the_invoice_never_by_paying_again(app, server, merchant, zuora_http):
+def test_a_lost_answer_is_reconciled_from_the_invoice_never_by_paying_again(
+    app, server, merchant, zuora_http
+):
     hand_off(app, merchant)
     reads_failure(zuora_http, code="do_not_honor", network="05")
     zuora_http.reply(200, z.signed_in()).fail(requests.ReadTimeout("read timed out"))
@@ -274,12 +311,15 @@ def test_without_preemptive_authentication_zuora_gets_a_basic_challenge_first(ap
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize(("headers", "why"), [
-    (z.basic_auth(z.WEBHOOK_USER, "wrong-password-123"), "wrong password"),
-    (z.basic_auth("someone", z.WEBHOOK_PASSWORD), "wrong username"),
-    ({**z.zuora_headers(), "Authorization": f"Bearer {z.WEBHOOK_PASSWORD}"}, "not basic"),
-    ({**z.zuora_headers(), "Authorization": "Basic !!not-base64!!"}, "garbage"),
-])
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        (z.basic_auth(z.WEBHOOK_USER, "wrong-password-123"), "wrong password"),
+        (z.basic_auth("someone", z.WEBHOOK_PASSWORD), "wrong username"),
+        ({**z.zuora_headers(), "Authorization": f"Bearer {z.WEBHOOK_PASSWORD}"}, "not basic"),
+        ({**z.zuora_headers(), "Authorization": "Basic !!not-base64!!"}, "garbage"),
+    ],
+)
 def test_a_wrong_pair_is_401_and_stores_nothing(app, server, merchant, zuora_http, headers, why):
     r = send(server, merchant, z.payment_failure(), headers)
     assert r.status_code == 401, why
@@ -291,8 +331,11 @@ def test_a_wrong_pair_is_401_and_stores_nothing(app, server, merchant, zuora_htt
 def test_another_clients_pair_unknown_clients_and_connectors_not_set_up(app, server, merchant, receiver):
     with app.app_context():
         other = onboard(name="Other Inc", webhook_url=receiver.url, gateway="test")
-        accounts.set_up(db.session.get(Client, other.client_id), "zuora",
-                        {**z.CREDENTIALS, "webhook_password": "an0ther-clients-Pa55word"})
+        accounts.set_up(
+            db.session.get(Client, other.client_id),
+            "zuora",
+            {**z.CREDENTIALS, "webhook_password": "an0ther-clients-Pa55word"},
+        )
         third = onboard(name="Third Inc", webhook_url=receiver.url, gateway="test")
     assert post(server, PATH.format(other.client_id), z.payment_failure(), z.basic_auth()).status_code == 401
     r = post(server, PATH.format("00000000-0000-4000-8000-000000000000"), z.payment_failure(), z.basic_auth())
@@ -302,13 +345,19 @@ def test_another_clients_pair_unknown_clients_and_connectors_not_set_up(app, ser
     assert count(app, ConnectorEvent) == 0
 
 
-@pytest.mark.parametrize(("body", "why"), [
-    (b"paymentId=8ad0887e8e4b5a0a018e4c11b2a3712f", "form-encoded, not JSON"),
-    (b"\xff\xfe{}", "not UTF-8"),
-    (b'["Payment.Failure"]', "JSON, not a callout"),
-    (b'{"paymentId": "8ad0887e8e4b5a0a018e4c11b2a3712f"}', "no event"),
-    (b'{"event": "Payment.Failure", "paymentId": "{{Payment.Id}}"}', "a merge field Zuora left unrendered"),
-])
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"paymentId=8ad0887e8e4b5a0a018e4c11b2a3712f", "form-encoded, not JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b'["Payment.Failure"]', "JSON, not a callout"),
+        (b'{"paymentId": "8ad0887e8e4b5a0a018e4c11b2a3712f"}', "no event"),
+        (
+            b'{"event": "Payment.Failure", "paymentId": "{{Payment.Id}}"}',
+            "a merge field Zuora left unrendered",
+        ),
+    ],
+)
 def test_a_body_that_is_not_a_revtain_callout_is_400(app, server, merchant, body, why):
     r = send(server, merchant, body)
     assert r.status_code == 400, why
@@ -333,8 +382,9 @@ def test_an_unreachable_zuora_is_tried_again_later(app, server, merchant, zuora_
     assert stored.status == "received" and "Zuora" in stored.error and recoveries(app) == []
     assert z.CLIENT_SECRET not in stored.error and z.CLIENT_ID not in stored.error
 
-    zuora_http.reply(200, z.signed_in()).reply(503, {"success": False, "reasons": [
-        {"code": 50000060, "message": "Internal error."}]})
+    zuora_http.reply(200, z.signed_in()).reply(
+        503, {"success": False, "reasons": [{"code": 50000060, "message": "Internal error."}]}
+    )
     advance(app, seconds=31)
     sweep(app)
     assert events(app)[0].status == "received" and "50000060" in events(app)[0].error
@@ -349,12 +399,14 @@ def test_an_unreachable_zuora_is_tried_again_later(app, server, merchant, zuora_
 def test_set_up_checks_the_credentials_and_the_client_never_shows_them(app, merchant):
     with app.app_context():
         client = db.session.get(Client, merchant.client_id)
-        for bad, why in [({"base_url": "https://rest.zuora.com.evil.example"}, "not a Zuora host"),
-                         ({"base_url": "http://rest.zuora.com"}, "not https"),
-                         ({"base_url": "https://rest.zuora.com/v1?x=1"}, "a path"),
-                         ({"webhook_password": "short"}, "password"),
-                         ({"client_secret": ""}, "secret"),
-                         ({"card_update_url": "http://billing.acme.example/card"}, "card page not https")]:
+        for bad, why in [
+            ({"base_url": "https://rest.zuora.com.evil.example"}, "not a Zuora host"),
+            ({"base_url": "http://rest.zuora.com"}, "not https"),
+            ({"base_url": "https://rest.zuora.com/v1?x=1"}, "a path"),
+            ({"webhook_password": "short"}, "password"),
+            ({"client_secret": ""}, "secret"),
+            ({"card_update_url": "http://billing.acme.example/card"}, "card page not https"),
+        ]:
             with pytest.raises(ConnectorSetupError):
                 accounts.set_up(client, "zuora", {**z.CREDENTIALS, **bad})
             assert why
@@ -367,4 +419,7 @@ def test_set_up_checks_the_credentials_and_the_client_never_shows_them(app, merc
         setup = accounts.instructions(client.id, "zuora")
         assert setup.url.endswith(f"/api/connectors/zuora/webhook/{client.id}")
         assert "Payment.Failure" in setup.setup and "{{Payment.Id}}" in setup.setup
-        assert account.stop_platform_retries is False and "Configurable Payment Retry" in setup.hand_off_by_setting
+        assert (
+            account.stop_platform_retries is False
+            and "Configurable Payment Retry" in setup.hand_off_by_setting
+        )

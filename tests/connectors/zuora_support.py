@@ -18,8 +18,13 @@ CLIENT_SECRET = "pY7dQ2xL9mK4vB1nR8sT3wZ6cF0hJ5gE"
 WEBHOOK_USER = "revtain-callouts"
 WEBHOOK_PASSWORD = "z0ra-Callout-Pa55word"
 CARD_PAGE = "https://billing.acme.example/account/payment-method"
-CREDENTIALS = {"base_url": BASE_URL, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-               "webhook_username": WEBHOOK_USER, "webhook_password": WEBHOOK_PASSWORD}
+CREDENTIALS = {
+    "base_url": BASE_URL,
+    "client_id": CLIENT_ID,
+    "client_secret": CLIENT_SECRET,
+    "webhook_username": WEBHOOK_USER,
+    "webhook_password": WEBHOOK_PASSWORD,
+}
 ACCOUNT = "8ad09be48db5aba7018dc2a6a7e4461c"
 INVOICE = "8ad09be48db5aba7018e3f0e1c5a3b27"
 DECLINED_PAYMENT = "8ad0887e8e4b5a0a018e4c11b2a3712f"
@@ -66,8 +71,11 @@ def basic_auth(user: str = WEBHOOK_USER, password: str = WEBHOOK_PASSWORD) -> di
 
 def zuora_headers() -> dict[str, str]:
     """The headers every Zuora callout carries (a new request id on every try)."""
-    return {"Content-Type": "application/json", "Zuora-Request-Id": uuid.uuid4().hex,
-            "Zuora-Notification-Id": "2c92c0f97b1a2c3d017b1a2c3d4e0001"}
+    return {
+        "Content-Type": "application/json",
+        "Zuora-Request-Id": uuid.uuid4().hex,
+        "Zuora-Notification-Id": "2c92c0f97b1a2c3d017b1a2c3d4e0001",
+    }
 
 
 # -- the API's answers -----------------------------------------------------------------------------
@@ -103,11 +111,24 @@ def account(default_method: str = OLD_METHOD) -> dict:
 
 def processed_payment(payment: str = RETRY_PAYMENT, method: str = OLD_METHOD) -> dict:
     """``POST /v1/payments`` when the gateway approved it."""
-    return fixture("payment_declined", id=payment, number="P-00000433", status="Processed", appliedAmount=49.0,
-                   unappliedAmount=0.0, paymentMethodId=method, gatewayResponse="Approved", gatewayResponseCode="approved",
-                   gatewayState="Submitted", networkResponseCode="00", networkResponseCodeDescription="Approved",
-                   referenceId="ch_3OzA1bHk8Lm4Np6R0xY9zW8v", effectiveDate="2026-03-21",
-                   createdDate="2026-03-21 09:00:02", updatedDate="2026-03-21 09:00:03")
+    return fixture(
+        "payment_declined",
+        id=payment,
+        number="P-00000433",
+        status="Processed",
+        appliedAmount=49.0,
+        unappliedAmount=0.0,
+        paymentMethodId=method,
+        gatewayResponse="Approved",
+        gatewayResponseCode="approved",
+        gatewayState="Submitted",
+        networkResponseCode="00",
+        networkResponseCodeDescription="Approved",
+        referenceId="ch_3OzA1bHk8Lm4Np6R0xY9zW8v",
+        effectiveDate="2026-03-21",
+        createdDate="2026-03-21 09:00:02",
+        updatedDate="2026-03-21 09:00:03",
+    )
 
 
 def succeeded_payment() -> dict:
@@ -115,13 +136,23 @@ def succeeded_payment() -> dict:
     return processed_payment(PAYING_PAYMENT)
 
 
-def declined_answer(message: str = "Transaction declined.402 - [card_error/card_declined/insufficient_funds] "
-                    "Your card has insufficient funds.") -> dict:
+def declined_answer(
+    message: str = "Transaction declined.402 - [card_error/card_declined/insufficient_funds] "
+    "Your card has insufficient funds.",
+) -> dict:
     """``POST /v1/payments`` when the gateway declined it: Zuora's ``success: false`` with the reason."""
-    return {"success": False, "processId": "6C3F2B8A1D4E5F70", "requestId": str(uuid.uuid4()),
-            "reasons": [{"code": 53100320, "message": message}]}
+    return {
+        "success": False,
+        "processId": "6C3F2B8A1D4E5F70",
+        "requestId": str(uuid.uuid4()),
+        "reasons": [{"code": 53100320, "message": message}],
+    }
 
 
 def not_found() -> dict:
-    return {"success": False, "processId": "3F1E2D4C5B6A7980", "requestId": str(uuid.uuid4()),
-            "reasons": [{"code": 50000040, "message": "Cannot find entity by key: '8ad0887e'."}]}
+    return {
+        "success": False,
+        "processId": "3F1E2D4C5B6A7980",
+        "requestId": str(uuid.uuid4()),
+        "reasons": [{"code": 50000040, "message": "Cannot find entity by key: '8ad0887e'."}],
+    }
