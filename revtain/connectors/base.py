@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -71,3 +71,15 @@ def require(credentials: Mapping[str, Any], fields: tuple[Field, ...], label: st
     if missing:
         raise ValueError(f"{label} needs {', '.join(missing)}")
     return {k: v for k, v in cleaned.items() if v}
+
+
+def iso_time(value: Any) -> datetime | None:
+    """A platform's ISO 8601 timestamp (Recurly's ``event_time``, ReCharge's ``updated_at``); one
+    without a zone is UTC; anything else is no time at all."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -25,12 +25,11 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from ..gateways.platforms import Fact, Ignored
 from ..gateways.platforms.recharge import RechargeClient
-from .base import BadPayload, Field, Headers, Inbound, Unauthorized, require
+from .base import BadPayload, Field, Headers, Inbound, Unauthorized, iso_time, require
 
 PLATFORM = "shopify-recharge"
 LABEL = "Shopify ReCharge"
@@ -122,18 +121,7 @@ def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = 
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), int | str):
         raise BadPayload(f"a ReCharge {topic} webhook carries the {resource} it is about")
     event_id = hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
-    return Inbound(event_id, topic, _time(obj.get("updated_at")), obj)
-
-
-def _time(value: Any) -> datetime | None:
-    """ReCharge's ``updated_at`` (2021-11: ``2026-03-16T12:00:02+00:00``); one without a zone is UTC."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return Inbound(event_id, topic, iso_time(obj.get("updated_at")), obj)
 
 
 def handled(event_type: str) -> bool:

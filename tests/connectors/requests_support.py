@@ -60,6 +60,10 @@ class RequestsHttp(AnswerQueue):
         self.queue.append((status, body, headers or {}))
         return self
 
+    def calls(self) -> list[tuple[str, str]]:
+        """(method, path) of every request answered so far."""
+        return [(sent.method, sent.path) for sent in self.requests]
+
     def _answer(self, request: requests.PreparedRequest, timeout: Any) -> requests.Response:
         body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
         sent = Sent(request.method, request.url, dict(request.headers), body, timeout)

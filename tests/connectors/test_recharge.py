@@ -20,7 +20,7 @@ from revtain.onboarding import onboard
 from tests.support.jobs import run_jobs, sweep
 
 from . import recharge_support as r
-from .conftest import advance, charges, count, events, messages, post, publish_dunning, recoveries
+from .conftest import advance, charges, count, events, hand_off, messages, post, publish_dunning, recoveries
 from .requests_support import RequestsHttp
 
 PATH = "/api/connectors/shopify-recharge/webhook/{}"
@@ -42,11 +42,6 @@ def merchant(app, receiver):
     return issued
 
 
-def hand_off(app, merchant) -> None:
-    with app.app_context():
-        accounts.set_hand_off(accounts.get(merchant.client_id, "shopify-recharge"), True)
-
-
 def send(server, merchant, raw: bytes, topic: str = FAILED, headers: dict | None = None):
     return post(
         server, PATH.format(merchant.client_id), raw, r.signed(raw, topic) if headers is None else headers
@@ -56,10 +51,6 @@ def send(server, merchant, raw: bytes, topic: str = FAILED, headers: dict | None
 def reads_failure(http: RequestsHttp, method: int = r.OLD_METHOD) -> RequestsHttp:
     """What processing a charge/failed asks ReCharge: the token's scopes, the charge's address."""
     return http.reply(200, r.token_information()).reply(200, r.address(method))
-
-
-def paths(http: RequestsHttp) -> list[tuple[str, str]]:
-    return [(q.method, q.path) for q in http.requests]
 
 
 def test_a_failed_charge_is_watched_and_closed_when_recharge_reports_it_paid(
@@ -84,7 +75,7 @@ def test_a_failed_charge_is_watched_and_closed_when_recharge_reports_it_paid(
     assert recovery.idempotency_key == f"shopify-recharge:{r.CHARGE}"
     # ReCharge's retries are the store's setting: the hand-off starts off, Revtain charges nothing
     assert recovery.status == "queued" and recovery.strategy_used == "platform_retry" and charges(app) == []
-    assert paths(recharge_http) == [("GET", "/token_information"), ("GET", f"/addresses/{r.ADDRESS}")]
+    assert recharge_http.calls() == [("GET", "/token_information"), ("GET", f"/addresses/{r.ADDRESS}")]
     for sent in recharge_http.requests:
         assert sent.host == "api.rechargeapps.com" and sent.headers["X-Recharge-Access-Token"] == r.API_TOKEN
         assert sent.headers["X-Recharge-Version"] == "2021-11" and sent.timeout == (10, 60)
@@ -106,7 +97,7 @@ def test_a_failed_charge_is_watched_and_closed_when_recharge_reports_it_paid(
 def test_with_the_hand_off_revtain_processes_the_charge_through_recharge(
     app, server, merchant, recharge_http, receiver
 ):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "shopify-recharge")
     reads_failure(recharge_http)
     recharge_http.reply(200, r.token_information()).reply(200, r.processed())
     send(server, merchant, r.charge_failed())
@@ -128,7 +119,7 @@ def test_with_the_hand_off_revtain_processes_the_charge_through_recharge(
 
 
 def test_a_declined_processing_is_queued_with_recharges_reason(app, server, merchant, recharge_http):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "shopify-recharge")
     reads_failure(recharge_http)
     recharge_http.reply(200, r.token_information()).reply(200, r.declined())
     send(server, merchant, r.charge_failed())
@@ -142,7 +133,7 @@ def test_a_declined_processing_is_queued_with_recharges_reason(app, server, merc
 
 def test_a_charge_recharge_will_not_process_is_read_back(app, server, merchant, recharge_http):
     """A 422 (the charge paid meanwhile by an earlier try whose answer was lost): the charge says so."""
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "shopify-recharge")
     reads_failure(recharge_http)
     recharge_http.reply(200, r.token_information()).reply(422, r.unprocessable())
     recharge_http.reply(200, {"charge": r.paid_charge()})
@@ -150,7 +141,7 @@ def test_a_charge_recharge_will_not_process_is_read_back(app, server, merchant, 
     run_jobs(app)
     (recovery,) = recoveries(app)
     assert recovery.status == "succeeded"
-    assert paths(recharge_http)[-2:] == [
+    assert recharge_http.calls()[-2:] == [
         ("POST", f"/charges/{r.CHARGE}/process"),
         ("GET", f"/charges/{r.CHARGE}"),
     ]
@@ -192,7 +183,7 @@ def test_success_before_failure_starts_nothing(app, server, merchant, recharge_h
 
 
 def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server, merchant, recharge_http):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "shopify-recharge")
     recharge_http.reply(200, r.token_information()).reply(200, r.fixture("payment_methods"))
     send(server, merchant, r.payment_method_updated(), "customer/payment_method_updated")
     run_jobs(app)
@@ -213,7 +204,7 @@ def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server
 def test_a_card_changed_later_retries_the_open_recovery_and_fires_card_updated(
     app, server, merchant, recharge_http, receiver
 ):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "shopify-recharge")
     reads_failure(recharge_http)
     recharge_http.reply(200, r.token_information()).reply(200, r.declined())
     send(server, merchant, r.charge_failed())
@@ -257,7 +248,7 @@ def test_failure_count_exceeded_recovers_the_subscriptions_failed_charge(
 def test_a_lost_answer_is_reconciled_from_the_charge_never_by_processing_again(
     app, server, merchant, recharge_http
 ):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "shopify-recharge")
     reads_failure(recharge_http)
     recharge_http.reply(200, r.token_information()).fail(requests.ReadTimeout("read timed out"))
     send(server, merchant, r.charge_failed())
@@ -270,8 +261,8 @@ def test_a_lost_answer_is_reconciled_from_the_charge_never_by_processing_again(
     sweep(app)
     (recovery,) = recoveries(app)
     assert recovery.status == "succeeded" and recovery.gateway_transaction_id == r.STRIPE_CHARGE
-    assert paths(recharge_http)[-1] == ("GET", f"/charges/{r.CHARGE}")
-    assert paths(recharge_http).count(("POST", f"/charges/{r.CHARGE}/process")) == 1
+    assert recharge_http.calls()[-1] == ("GET", f"/charges/{r.CHARGE}")
+    assert recharge_http.calls().count(("POST", f"/charges/{r.CHARGE}/process")) == 1
     recharge_http.assert_done()
 
 

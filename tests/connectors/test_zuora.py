@@ -17,7 +17,7 @@ from revtain.onboarding import onboard
 from tests.support.jobs import run_jobs, sweep
 
 from . import zuora_support as z
-from .conftest import advance, charges, count, events, messages, post, publish_dunning, recoveries
+from .conftest import advance, charges, count, events, hand_off, messages, post, publish_dunning, recoveries
 from .requests_support import RequestsHttp
 
 PATH = "/api/connectors/zuora/webhook/{}"
@@ -37,11 +37,6 @@ def merchant(app, receiver):
     return issued
 
 
-def hand_off(app, merchant) -> None:
-    with app.app_context():
-        accounts.set_hand_off(accounts.get(merchant.client_id, "zuora"), True)
-
-
 def send(server, merchant, body: bytes, headers: dict | None = None):
     return post(server, PATH.format(merchant.client_id), body, z.basic_auth() if headers is None else headers)
 
@@ -59,10 +54,6 @@ def reads_failure(
         200, z.fixture("payment_declined", gatewayResponseCode=code, networkResponseCode=network)
     )
     return http.reply(200, z.parts()).reply(200, z.invoice()).reply(200, z.account(default_method))
-
-
-def paths(http: RequestsHttp) -> list[tuple[str, str]]:
-    return [(r.method, r.path) for r in http.requests]
 
 
 def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(
@@ -93,7 +84,7 @@ def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(
         "client_secret": z.CLIENT_SECRET,
         "grant_type": "client_credentials",
     }
-    assert paths(zuora_http)[1:] == [
+    assert zuora_http.calls()[1:] == [
         ("GET", f"/v1/payments/{z.DECLINED_PAYMENT}"),
         ("GET", f"/v1/payments/{z.DECLINED_PAYMENT}/parts"),
         ("GET", f"/v1/invoices/{z.INVOICE}"),
@@ -123,7 +114,7 @@ def test_a_declined_payment_is_watched_and_closed_when_zuora_collects_it(
 def test_with_the_hand_off_revtain_collects_the_invoice_through_zuora(
     app, server, merchant, zuora_http, receiver
 ):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "zuora")
     reads_failure(zuora_http)
     send(server, merchant, z.payment_failure())
     run_jobs(app)
@@ -182,7 +173,7 @@ def test_an_amount_is_kept_exact_in_the_smallest_unit(app, server, merchant, zuo
 
 
 def test_a_soft_decline_is_collected_at_once_and_a_new_decline_is_queued(app, server, merchant, zuora_http):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "zuora")
     reads_failure(zuora_http, code="do_not_honor", network="05")
     zuora_http.reply(200, z.signed_in()).reply(200, z.declined_answer())
     send(server, merchant, z.payment_failure())
@@ -191,7 +182,7 @@ def test_a_soft_decline_is_collected_at_once_and_a_new_decline_is_queued(app, se
     assert recovery.status == "queued" and recovery.last_decline_code == "insufficient_funds"
     (attempt,) = charges(app)
     assert (attempt.outcome, attempt.decline_code) == ("declined", "insufficient_funds")
-    assert paths(zuora_http)[-1] == ("POST", "/v1/payments")
+    assert zuora_http.calls()[-1] == ("POST", "/v1/payments")
     zuora_http.assert_done()
 
 
@@ -233,7 +224,7 @@ def test_success_before_failure_starts_nothing(app, server, merchant, zuora_http
 
 
 def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server, merchant, zuora_http):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "zuora")
     zuora_http.reply(200, z.signed_in()).reply(200, z.account(z.NEW_METHOD)).reply(
         200, z.fixture("payment_method_new")
     )
@@ -259,7 +250,7 @@ def test_a_card_update_that_overtook_the_failure_is_the_card_charged(app, server
 def test_a_card_changed_later_retries_the_open_recovery_and_fires_card_updated(
     app, server, merchant, zuora_http, receiver
 ):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "zuora")
     reads_failure(zuora_http)
     send(server, merchant, z.payment_failure())
     run_jobs(app)
@@ -284,7 +275,7 @@ def test_a_card_changed_later_retries_the_open_recovery_and_fires_card_updated(
 def test_a_lost_answer_is_reconciled_from_the_invoice_never_by_paying_again(
     app, server, merchant, zuora_http
 ):
-    hand_off(app, merchant)
+    hand_off(app, merchant.client_id, "zuora")
     reads_failure(zuora_http, code="do_not_honor", network="05")
     zuora_http.reply(200, z.signed_in()).fail(requests.ReadTimeout("read timed out"))
     send(server, merchant, z.payment_failure())
@@ -297,8 +288,8 @@ def test_a_lost_answer_is_reconciled_from_the_invoice_never_by_paying_again(
     sweep(app)
     (recovery,) = recoveries(app)
     assert recovery.status == "succeeded"
-    assert paths(zuora_http)[-1] == ("GET", f"/v1/invoices/{z.INVOICE}")
-    assert paths(zuora_http).count(("POST", "/v1/payments")) == 1
+    assert zuora_http.calls()[-1] == ("GET", f"/v1/invoices/{z.INVOICE}")
+    assert zuora_http.calls().count(("POST", "/v1/payments")) == 1
     zuora_http.assert_done()
 
 

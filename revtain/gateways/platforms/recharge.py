@@ -43,9 +43,11 @@ FAILED, PAID = "ERROR", "SUCCESS"
 IN_FLIGHT = frozenset(["PENDING", "PENDING_MANUAL_PAYMENT"])
 USABLE_METHODS = frozenset(["valid", "unvalidated"])
 
-log = logging.getLogger(__name__)
+# The library logs error bodies (customers' names and emails) at CRITICAL: its logger is silenced, and
+# Revtain logs what it needs itself (status codes, never bodies).
 _quiet = logging.getLogger("revtain.recharge_library")
-_quiet.setLevel(logging.WARNING)
+_quiet.setLevel(logging.CRITICAL + 1)
+_quiet.propagate = False
 
 
 class _Transport:
