@@ -79,7 +79,7 @@ def read(credentials: Mapping[str, str], headers: Headers, body: bytes) -> Inbou
     return parse(credentials, body)
 
 
-def parse(credentials: Mapping[str, str], body: bytes) -> Inbound:
+def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = None) -> Inbound:
     try:
         event = stripe.Webhook.construct_event_without_verification(body.decode())
     except (ValueError, TypeError, AttributeError):  # JSONDecodeError and UnicodeDecodeError included
