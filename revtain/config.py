@@ -72,6 +72,10 @@ DEFAULTS: dict[str, Any] = {
     "DUNNING_AFTER_RETRY_SECONDS": 600,
     # When a message is tried again after a transient SMTP failure (seconds after each try).
     "DUNNING_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
+    # Proof Mode (revtain/engine/proof_mode.py): days a failed invoice is watched before the
+    # report counts it, and the counted invoices each group needs before a verdict.
+    "PROOF_MODE_OBSERVATION_DAYS": 30,
+    "PROOF_MODE_MIN_INVOICES": 30,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }

@@ -149,11 +149,20 @@ class Queued(BaseModel):
 
 
 class Holdout(BaseModel):
+    """200 for Proof Mode's control group: Revtain makes no attempt, now or later."""
+
     success: Literal[False]
     status: Literal["holdout"]
     holdout: Literal[True]
     message: str
+    error: Literal["holdout"]
     transactionId: str
+    strategyUsed: Literal["holdout"]
+    gatewaysAttempted: Literal[0]
+    recoveryEngineApplied: Literal[False]
+    ai: Ai
+    recommendedAction: RecommendedAction
+    recommendedActionReason: str
 
 
 class Blocked(BaseModel):
@@ -196,6 +205,7 @@ class Status(BaseModel):
     pending: bool
     nextRetryAt: str | None = None
     isSimulated: bool
+    holdout: bool = Field(description="Proof Mode's control group: Revtain never charges it")
 
 
 class PulseResult(BaseModel):

@@ -6,6 +6,7 @@ from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
 from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
 from .prediction import Prediction
+from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
 from .recovery import Attempt, Recovery
 from .stats import OutcomeStat
@@ -27,6 +28,7 @@ __all__ = [
     "OrganicSuccess",
     "OutcomeStat",
     "Prediction",
+    "ProofAssignment",
     "Recovery",
     "TemplateVersion",
     "User",
