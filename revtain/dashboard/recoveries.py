@@ -9,8 +9,10 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from ..clock import iso
 from ..extensions import db
 from ..models import ConnectorEvent, Recovery, WebhookEvent
+from ..recovery.proof_mode import assignment_of
 from . import bp, client_zone, current_client
 from .auth import requires
 from .forms import RecoveryFilterForm, ReplayForm
@@ -82,6 +84,7 @@ def timeline(recovery: Recovery) -> list[Entry]:
         "Simulated": "yes" if recovery.is_simulated else "no",
         **({"Source": f"{recovery.source} invoice {recovery.source_ref}"} if recovery.source else {}),
     })]
+    entries.extend(_proof_mode_entries(recovery))
     platform_events = db.session.execute(
         select(ConnectorEvent)
         .where(ConnectorEvent.client_id == recovery.client_id, ConnectorEvent.recovery_id == recovery.id)
@@ -118,6 +121,22 @@ def timeline(recovery: Recovery) -> list[Entry]:
         entries.append(Entry(recovery.next_attempt_at, "scheduled", "Next retry scheduled", {
             "Reason": recovery.retry_reason or "-",
         }))
+    return entries
+
+
+def _proof_mode_entries(recovery: Recovery) -> list[Entry]:
+    assignment = assignment_of(recovery)
+    if assignment is None:
+        return []
+    held_out = assignment.proof_group == "control"
+    entries = [Entry(assignment.assigned_at, "proof", f"Proof Mode: {assignment.proof_group} group", {
+        "Control share": f"{assignment.share} %",
+        "What Revtain does": "nothing: no attempt, no retry, no dunning" if held_out else "recovers as usual",
+        "Counted in the report from": iso(assignment.window_ends_at),
+    })]
+    if assignment.paid_at:
+        entries.append(Entry(assignment.paid_at, "proof", "Paid without Revtain",
+                             {"Reported by": assignment.paid_via or "-"}))
     return entries
 
 

@@ -15,6 +15,8 @@ from ..cardupdate.links import public_host
 from ..extensions import db
 from ..models import ApiKey, Client
 from ..onboarding import OnboardingError, connector_urls, rotate_keys, validate_webhook_url
+from ..recovery.proof_mode import ProofModeError
+from ..recovery.proof_mode import configure as configure_proof_mode
 from . import bp, current_client
 from .auth import can, requires
 from .forms import (
@@ -22,6 +24,7 @@ from .forms import (
     DomainCheckForm,
     DomainForm,
     GeneralSettingsForm,
+    ProofModeForm,
     RotateKeysForm,
     WebhookUrlForm,
 )
@@ -30,6 +33,7 @@ FORMS = {
     "webhook": WebhookUrlForm,
     "rotate": RotateKeysForm,
     "general": GeneralSettingsForm,
+    "proof": ProofModeForm,
     "domain": DomainForm,
     "check": DomainCheckForm,
     "branding": BrandingForm,
@@ -41,6 +45,7 @@ def _defaults(client: Client) -> dict[str, dict]:
         "webhook": {"url": client.webhook_url},
         "general": {"billing_cycle_day": client.billing_cycle_day, "timezone": client.timezone,
                     "dunning_enabled": client.dunning_enabled, "dunning_channel": client.dunning_channel},
+        "proof": {"enabled": client.proof_mode_enabled, "share": client.proof_mode_share},
         "domain": {"domain": client.card_update_domain},
         "branding": {"brand_name": client.brand_name, "brand_logo_url": client.brand_logo_url,
                      "brand_primary_color": client.brand_primary_color},
@@ -121,6 +126,24 @@ def save_general():
     db.session.commit()
     flash("Settings saved.", "success")
     return redirect(url_for("dashboard.settings"))
+
+
+@bp.post("/settings/proof-mode")
+@requires("settings")
+def save_proof_mode():
+    client = current_client()
+    form = _submitted("proof")
+    if form.validate_on_submit():
+        try:
+            configure_proof_mode(client, enabled=bool(form.enabled.data), share=form.share.data)
+        except ProofModeError as exc:
+            form.share.errors.append(str(exc).capitalize() + ".")
+        else:
+            db.session.commit()
+            flash(f"Proof Mode is on: {client.proof_mode_share} % of customers are held out." if
+                  client.proof_mode_enabled else "Proof Mode is off.", "success")
+            return redirect(url_for("dashboard.settings"))
+    return _page(client, ("proof", form), 400)
 
 
 @bp.post("/settings/domain")
