@@ -208,6 +208,17 @@ def document() -> dict[str, Any]:
                 }
             },
         },
+        "webhooks": {
+            "recovery.holdout": {
+                "post": {
+                    "summary": "Proof Mode: the payment is in the control group; Revtain never charges it",
+                    "description": "Signed like every event (X-Revtain-Signature, webhook-id, "
+                    "webhook-timestamp, webhook-signature) and delivered on the same durable schedule.",
+                    "requestBody": {"content": {"application/json": {"schema": _ref("HoldoutEvent")}}},
+                    "responses": {"200": {"description": "Any 2xx within 10 s counts as delivered"}},
+                }
+            },
+        },
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"}},
             "schemas": schema_components(),

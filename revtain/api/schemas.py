@@ -101,7 +101,10 @@ class ExecuteRequest(_Request):
 class PulseRequest(_Request):
     amount: Amount
     currency: Currency = "USD"
-    transactionId: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    transactionId: Annotated[str | None, Field(min_length=1, max_length=128, description=(
+        "Your own id of the payment. When it is the transactionId of a Proof Mode holdout, or the "
+        "idempotencyKey that holdout was reported with, the held-out invoice counts as paid without Revtain."
+    ))] = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)
@@ -163,6 +166,23 @@ class Holdout(BaseModel):
     ai: Ai
     recommendedAction: RecommendedAction
     recommendedActionReason: str
+
+
+class HoldoutEvent(BaseModel):
+    """The ``recovery.holdout`` webhook: Proof Mode's control group, no attempt made or to be made."""
+
+    event: Literal["recovery.holdout"]
+    clientId: str
+    paymentMethodToken: str
+    amount: int
+    currency: str
+    customerEmail: str | None
+    message: str
+    holdout: Literal[True]
+    revtainTransactionId: str
+    idempotencyKey: str | None = Field(default=None, description="Present when execute was given one")
+    isSimulated: Literal[True] | None = Field(default=None, description="Present (true) for simulateOutcome")
+    eventId: str
 
 
 class Blocked(BaseModel):
@@ -311,7 +331,7 @@ class OutcomeResult(BaseModel):
 
 def schema_components() -> dict[str, Any]:
     models = [
-        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
+        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, HoldoutEvent, Blocked, Duplicate,
         RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
         OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
     ]
