@@ -76,6 +76,9 @@ DEFAULTS: dict[str, Any] = {
     # report counts it, and the counted invoices each group needs before a verdict.
     "PROOF_MODE_OBSERVATION_DAYS": 30,
     "PROOF_MODE_MIN_INVOICES": 30,
+    # Pre-retry check: seconds the merchant's URL has to answer (per client when set there, at most
+    # 10); no answer in time means go ahead with the retry.
+    "PRE_RETRY_CHECK_TIMEOUT": 3.0,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }

@@ -24,6 +24,8 @@ from .extensions import db
 from .gateways import for_name
 from .models import ApiKey, Client
 from .models.client import GATEWAYS
+from .recovery.pre_retry import PreRetryCheckError
+from .recovery.pre_retry import configure as configure_pre_retry_check
 from .recovery.proof_mode import ProofModeError
 from .recovery.proof_mode import configure as configure_proof_mode
 
@@ -151,6 +153,7 @@ def onboard(
     brand_logo_url: str | None = None,
     brand_primary_color: str | None = None,
     proof_mode_share: int | None = None,
+    pre_retry_check_url: str | None = None,
 ) -> IssuedCredentials:
     card_update_domain = card_update_domain.lower().strip() if card_update_domain else None
     _validate(name, gateway, billing_cycle_day, timezone, card_update_domain, brand_primary_color)
@@ -186,6 +189,10 @@ def onboard(
             configure_proof_mode(client, enabled=True, share=proof_mode_share)
         except ProofModeError as exc:
             raise OnboardingError(str(exc)) from None
+    try:
+        configure_pre_retry_check(client, url=pre_retry_check_url)
+    except PreRetryCheckError as exc:
+        raise OnboardingError(str(exc)) from None
     db.session.add(client)
     db.session.flush()
     secret, publishable = _add_keys(client, now)

@@ -185,6 +185,38 @@ class HoldoutEvent(BaseModel):
     eventId: str
 
 
+class PreRetryQuestion(BaseModel):
+    """What the pre-retry check asks the merchant's URL before a scheduled retry (signed like a webhook;
+    ``webhook-id`` is the ``checkId``)."""
+
+    event: Literal["recovery.pre_retry_check"]
+    checkId: str
+    revtainTransactionId: str
+    idempotencyKey: str | None
+    amount: int
+    currency: str
+    customerEmail: str | None
+    paymentMethodToken: str
+    retryNumber: int = Field(ge=1, description="Which scheduled retry this is, from 1")
+    attemptsSoFar: int = Field(ge=0, description="Gateway attempts made for this recovery so far")
+    lastDeclineCode: str | None
+    source: str | None = Field(description="The billing platform of a connector's recovery, else null")
+    sourceInvoice: str | None = Field(description="The platform's invoice, else null")
+    failedAt: str = Field(description="When the payment was reported failed (ISO 8601 UTC)")
+    answerWithinSeconds: float = Field(description="No answer in time: the retry goes ahead")
+
+
+class PreRetryAnswer(BaseModel):
+    """The merchant's answer, with a 2xx status. Anything else (another status, a redirect, another
+    body, no answer in time) lets the retry go ahead."""
+
+    action: Literal["proceed", "skip"]
+    reason: str | None = Field(default=None, description=(
+        '"paid_elsewhere" closes the recovery as paid (succeeded, strategyUsed "paid_elsewhere"); any '
+        'other reason matching ^[a-z0-9_]{1,64}$, e.g. "subscription_cancelled", closes it as failed with '
+        'that reason and stops its dunning; missing or unusable: "merchant_skipped"'))
+
+
 class Blocked(BaseModel):
     error: str
     declineCode: str
@@ -331,7 +363,8 @@ class OutcomeResult(BaseModel):
 
 def schema_components() -> dict[str, Any]:
     models = [
-        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, HoldoutEvent, Blocked, Duplicate,
+        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, HoldoutEvent, PreRetryQuestion,
+        PreRetryAnswer, Blocked, Duplicate,
         RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
         OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
     ]

@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    FloatField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -125,6 +126,16 @@ class ProofModeForm(FlaskForm):
                     "with the merchant's written agreement. Typically 10; at most 50.",
     )
     submit = SubmitField("Save Proof Mode")
+
+
+class PreRetryCheckForm(FlaskForm):
+    url = URLField("Pre-retry check URL", validators=[Optional(), Length(max=2048)], filters=[_strip],
+                   description="HTTPS URL asked before each scheduled retry whether to go ahead, signed like "
+                               "the webhooks. Leave empty to retry without asking.")
+    timeout = FloatField("Answer within (seconds)", validators=[
+        Optional(), NumberRange(0.5, 10, "The timeout must be from %(min)s to %(max)s seconds.")],
+        description="Without an answer in time the retry goes ahead. Empty: 3 seconds.")
+    submit = SubmitField("Save pre-retry check")
 
 
 class DomainForm(FlaskForm):

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from ..clock import iso
 from ..extensions import db
-from ..models import ConnectorEvent, Recovery, WebhookEvent
+from ..models import ConnectorEvent, PreRetryCheck, Recovery, WebhookEvent
 from ..recovery.proof_mode import assignment_of
 from . import bp, client_zone, current_client
 from .auth import requires
@@ -96,6 +96,7 @@ def timeline(recovery: Recovery) -> list[Entry]:
             "Event id": received.event_id,
             "What Revtain did": (received.outcome or received.status).replace("_", " "),
         }))
+    entries.extend(_pre_retry_entries(recovery))
     for attempt in recovery.attempts:
         entries.append(Entry(attempt.created_at, "attempt", f"Attempt {attempt.seq}: {attempt.outcome}", {
             "Gateway": attempt.gateway,
@@ -137,6 +138,26 @@ def _proof_mode_entries(recovery: Recovery) -> list[Entry]:
     if assignment.paid_at:
         entries.append(Entry(assignment.paid_at, "proof", "Paid without Revtain",
                              {"Reported by": assignment.paid_via or "-"}))
+    return entries
+
+
+def _pre_retry_entries(recovery: Recovery) -> list[Entry]:
+    checks = db.session.execute(
+        select(PreRetryCheck)
+        .where(PreRetryCheck.client_id == recovery.client_id, PreRetryCheck.recovery_id == recovery.id)
+        .order_by(PreRetryCheck.asked_at)
+    ).scalars()
+    entries = []
+    for check in checks:
+        answer = f"skip ({check.reason})" if check.decision == "skip" else "go ahead"
+        entries.append(Entry(check.asked_at, "check", f"Pre-retry check {check.retry_number}: {answer}", {
+            "Check id": check.id,
+            "URL": check.url,
+            "HTTP status": check.status_code or "-",
+            "Answered in": f"{check.duration_ms} ms",
+            "Answer": check.response_excerpt or "-",
+            **({"Problem": check.error} if check.error else {}),
+        }))
     return entries
 
 

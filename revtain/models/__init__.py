@@ -5,6 +5,7 @@ from .client import ApiKey, Client
 from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
 from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
+from .pre_retry import PreRetryCheck
 from .prediction import Prediction
 from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
@@ -27,6 +28,7 @@ __all__ = [
     "MessageTemplate",
     "OrganicSuccess",
     "OutcomeStat",
+    "PreRetryCheck",
     "Prediction",
     "ProofAssignment",
     "Recovery",
