@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from .cli import _client_or_fail
 from .extensions import db
 from .models import Client
 from .recovery.pre_retry import MAX_TIMEOUT, MIN_TIMEOUT, PreRetryCheckError, configure, timeout_of
@@ -13,13 +14,6 @@ from .recovery.pre_retry import MAX_TIMEOUT, MIN_TIMEOUT, PreRetryCheckError, co
 @click.group("pre-retry-check", cls=AppGroup)
 def pre_retry_group() -> None:
     """The pre-retry check: ask the merchant's URL before each scheduled retry whether to go ahead."""
-
-
-def _client(client_id: str) -> Client:
-    client = db.session.get(Client, client_id)
-    if client is None:
-        raise click.ClickException(f"no client with id {client_id}")
-    return client
 
 
 def _state(client: Client) -> str:
@@ -32,7 +26,7 @@ def _state(client: Client) -> str:
 @click.argument("client_id")
 def pre_retry_show(client_id: str) -> None:
     """The client's pre-retry check URL and timeout."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     click.echo(f"Pre-retry check for {client.name}: {_state(client)}")
 
 
@@ -47,7 +41,7 @@ def pre_retry_show(client_id: str) -> None:
 )
 def pre_retry_set(client_id: str, url: str, timeout: float | None) -> None:
     """Ask URL (https) before each scheduled retry; signed like the webhooks."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     try:
         configure(client, url=url, timeout=timeout)
     except PreRetryCheckError as exc:
@@ -60,7 +54,7 @@ def pre_retry_set(client_id: str, url: str, timeout: float | None) -> None:
 @click.argument("client_id")
 def pre_retry_off(client_id: str) -> None:
     """Stop asking: scheduled retries go ahead."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     configure(client, url=None)
     db.session.commit()
     click.echo(f"Pre-retry check for {client.name}: {_state(client)}")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
+from .cli import _client_or_fail
 from .clock import iso
 from .clock import now as clock_now
 from .extensions import db
@@ -21,13 +22,6 @@ def proof_mode_group() -> None:
     """Proof Mode: a control group of customers Revtain never charges, to measure its lift."""
 
 
-def _client(client_id: str) -> Client:
-    client = db.session.get(Client, client_id)
-    if client is None:
-        raise click.ClickException(f"no client with id {client_id}")
-    return client
-
-
 def _state(client: Client) -> str:
     if client.proof_mode_enabled:
         return f"on: {client.proof_mode_share} % of customers are held out (never charged)"
@@ -38,7 +32,7 @@ def _state(client: Client) -> str:
 @click.argument("client_id")
 def proof_mode_show(client_id: str) -> None:
     """Whether Proof Mode is on, and the control share."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     click.echo(f"Proof Mode for {client.name}: {_state(client)}")
 
 
@@ -53,7 +47,7 @@ def proof_mode_show(client_id: str) -> None:
 def proof_mode_on(client_id: str, share: int | None) -> None:
     """Turn Proof Mode on. Only with the merchant's written agreement: its control customers get no
     retries and no dunning."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     try:
         configure(client, enabled=True, share=share)
     except ProofModeError as exc:
@@ -67,7 +61,7 @@ def proof_mode_on(client_id: str, share: int | None) -> None:
 def proof_mode_off(client_id: str) -> None:
     """Turn Proof Mode off: every failed payment is worked on again. Held-out payments stay held out
     and keep counting in the report."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     configure(client, enabled=False)
     db.session.commit()
     click.echo(f"Proof Mode for {client.name}: {_state(client)}")
@@ -117,7 +111,7 @@ def _rate(rate: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def proof_mode_report(client_id: str, as_of: datetime | None, as_json: bool) -> None:
     """The Proof of Lift: treatment against control, the uplift, its 95 % interval and the verdict."""
-    client = _client(client_id)
+    client = _client_or_fail(client_id)
     at = as_of.replace(tzinfo=UTC) if as_of else clock_now()
     proof = proof_of_lift(client, at)
     if proof is None:

@@ -33,7 +33,7 @@ from revtain.extensions import db
 from revtain.models import Attempt, Client, Message, MessageTemplate, Recovery
 from revtain.onboarding import IssuedCredentials, onboard
 from tests.conftest import ENCRYPTION_KEY, _clean
-from tests.support.processes import ROOT, Stack
+from tests.support.processes import ROOT, Stack, revtain_settings
 from tests.support.proof_mode import emails_in
 from tests.support.receiver import Receiver
 
@@ -83,16 +83,9 @@ class Live:
 @pytest.fixture(scope="module")
 def live(base_config, database_url, redis_url, instance_dir, migrated, tmp_path_factory) -> Iterator[Live]:
     app = create_app(base_config)
-    settings = {
-        "REVTAIN_DATABASE_URL": database_url,
-        "REVTAIN_REDIS_URL": redis_url,
-        "REVTAIN_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        "REVTAIN_SECRET_KEY": "e2e-secret",
-        "REVTAIN_INSTANCE_PATH": instance_dir,
-        "REVTAIN_TEST_GATEWAY_RETRY_LADDER": "[1, 2, 3]",
-        "REVTAIN_SCHEDULER_INTERVAL_SECONDS": "0.2",
-        "REVTAIN_EXECUTE_RATE_LIMIT": "10000 per minute",
-    }
+    settings = revtain_settings(
+        database_url, redis_url, instance_dir, ENCRYPTION_KEY, EXECUTE_RATE_LIMIT="10000 per minute"
+    )
     try:
         with Receiver() as receiver, Stack(settings, tmp_path_factory.mktemp("proof-logs")) as stack:
             with app.app_context():
