@@ -103,10 +103,9 @@ def describe(settings: alert_settings.Settings) -> list[str]:
 
 
 def _client(client_id: str) -> Client:
-    client = db.session.get(Client, client_id)
-    if client is None:
-        raise click.ClickException(f"no client with id {client_id}")
-    return client
+    from .cli import _client_or_fail  # here: cli imports this module for its onboard options
+
+    return _client_or_fail(client_id)
 
 
 @click.group("alerts", cls=AppGroup)

@@ -79,6 +79,13 @@ DEFAULTS: dict[str, Any] = {
     "ALERT_WEBHOOK_DEAD_AFTER_TRIES": 6,
     "ALERT_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
     "TWILIO_TIMEOUT": 10.0,
+    # Proof Mode (revtain/engine/proof_mode.py): days a failed invoice is watched before the
+    # report counts it, and the counted invoices each group needs before a verdict.
+    "PROOF_MODE_OBSERVATION_DAYS": 30,
+    "PROOF_MODE_MIN_INVOICES": 30,
+    # Pre-retry check: seconds the merchant's URL has to answer (per client when set there, at most
+    # 10); no answer in time means go ahead with the retry.
+    "PRE_RETRY_CHECK_TIMEOUT": 3.0,
     # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
     # method, so changing this never locks anyone out. Tests use a cheap one.
     "PASSWORD_HASH_METHOD": "scrypt",

@@ -28,6 +28,8 @@ FAILED = "failed"
 BLOCKED = "blocked"
 UNKNOWN = "unknown"
 AWAITING_CARD = "awaiting_card"  # waiting for a new card from the customer
+# Proof Mode's control group: Revtain never charges it; the API reports "unknown", not pending.
+HOLDOUT = "holdout"
 FINAL_STATES = (SUCCEEDED, FAILED, BLOCKED)
 
 
