@@ -49,9 +49,11 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_AFTER_SECONDS": [60, 300, 1800, 7200],
     # Velocity window for the same card and amount (Decision 10).
     "VELOCITY_WINDOW_SECONDS": 300,
-    # A claimed row becomes due again after this many seconds if its job died.
+    # A claimed row becomes due again after this many seconds if its job died; the scheduler
+    # enqueues it again at once, whatever RQ says about the dead job (revtain/scheduler.py).
     "CLAIM_LEASE_SECONDS": 120,
-    # The scheduler enqueues a due row again when its job has not claimed it after this long.
+    # The scheduler enqueues a due row again when its job has not claimed it after this long and
+    # is no longer in its queue (a worker took it and died before starting it, or Redis lost it).
     "REENQUEUE_AFTER_SECONDS": 60,
     "SCHEDULER_INTERVAL_SECONDS": 1.0,
     "SCHEDULER_BATCH_SIZE": 500,
