@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": 10.0,
     # Allow http:// webhook URLs (always allowed for loopback hosts in development).
     "WEBHOOK_ALLOW_HTTP": False,
+    # Development only: let merchant URLs (webhooks) reach loopback and private networks, for local
+    # receivers and the dev inbox. None: on in development, off in production (where on is refused).
+    "ALLOW_PRIVATE_DESTINATIONS": None,
     # Smart retries (revtain/engine/retry_plan.py): window and budget, per client when set there.
     "RETRY_WINDOW_DAYS": 21,
     "RETRY_MAX_ATTEMPTS": 8,

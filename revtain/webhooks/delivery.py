@@ -13,6 +13,7 @@ from datetime import timedelta
 import requests
 from flask import current_app
 
+from .. import outbound
 from ..clock import now as clock_now
 from ..crypto import decrypt
 from ..due_rows import claim
@@ -20,8 +21,6 @@ from ..extensions import db
 from ..models import Client, WebhookDelivery, WebhookTry
 from ..models.webhook import DELIVERED, EXHAUSTED, PENDING
 from . import signing
-
-_http = requests.Session()
 
 
 def deliver(delivery_id: str) -> str:
@@ -40,21 +39,17 @@ def deliver(delivery_id: str) -> str:
     error: str | None = None
     excerpt: str | None = None
     try:
-        response = _http.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=current_app.config["WEBHOOK_TIMEOUT"],
-            allow_redirects=False,
+        response = outbound.session().post(
+            url, data=body, headers=headers, timeout=current_app.config["WEBHOOK_TIMEOUT"],
         )
         status_code = response.status_code
         excerpt = response.text[:500]
-        if not 200 <= status_code < 300:
+        if 300 <= status_code < 400:
+            error = f"HTTP {status_code}: a redirect, which Revtain does not follow (use the final URL)"
+        elif not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
-    except requests.Timeout:
-        error = "timed out"
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {str(exc)[:400]}"
+        error = outbound.describe(exc)
     duration_ms = int((time.monotonic() - started) * 1000)
 
     delivery = db.session.get(WebhookDelivery, delivery_id)
