@@ -23,11 +23,15 @@ NESTED_LOOPS = (
 # Each way a template could make a worker spend without bound, and what the marketer is told.
 ATTACKS = [
     (NESTED_LOOPS, "rendering it takes too much work (more than 200,000 steps)"),
-    ("{% for a in 'x' * 1000 %}{% for b in 'x' * 1000 %}{{ a }}{% endfor %}{% endfor %}",
-     "rendering it takes too much work"),
+    (
+        "{% for a in 'x' * 1000 %}{% for b in 'x' * 1000 %}{{ a }}{% endfor %}{% endfor %}",
+        "rendering it takes too much work",
+    ),
     ("{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}", "a macro calls itself too deeply"),
-    ("{% macro m() %}{% for c in 'x' * 1000 %}{{ 'y' * 400000 }}{% endfor %}{% endmacro %}{{ m() }}",
-     "more than 5,000,000 characters of text along the way"),
+    (
+        "{% macro m() %}{% for c in 'x' * 1000 %}{{ 'y' * 400000 }}{% endfor %}{% endmacro %}{{ m() }}",
+        "more than 5,000,000 characters of text along the way",
+    ),
     ("{% for c in 'x' * 1000 %}{{ 'y' * 1000 }}{% endfor %}", "longer than 500,000 characters"),
     ("{{ 'x' * 10**9 }}", "that repetition is too large"),
     ("{{ 'x'.center(10**9) }}", "widths above 10,000 are not allowed"),
@@ -44,15 +48,19 @@ ATTACKS = [
     ("{{ ('\t' * 1000).expandtabs(1000) }}", "longer than 500,000 characters"),
     ("{% set a = 'x' * 400000 %}{{ [a, a]|join }}", "longer than 500,000 characters"),
     ("{% set a = 'x' * 400000 %}{{ ''.join([a, a]) }}", "longer than 500,000 characters"),
-    ("{% set a = 'x' * 100000 %}{% set b = [a, a] %}{% set c = [b, b] %}{% set d = [c, c] %}{{ d == d }}",
-     "longer than 500,000 characters"),
+    (
+        "{% set a = 'x' * 100000 %}{% set b = [a, a] %}{% set c = [b, b] %}{% set d = [c, c] %}{{ d == d }}",
+        "longer than 500,000 characters",
+    ),
     ("{{ ('\n' * 1000)|indent(1000) }}", "longer than 500,000 characters"),
     ("{{ ('x' * 1000)|wordwrap(1, wrapstring='y' * 1000) }}", "longer than 500,000 characters"),
     ("{{ [[[1]]]|tojson(indent=999999999) }}", "widths above 10,000 are not allowed"),
     ("{{ [1]|batch(999999999, 'x')|list }}", "widths above 10,000 are not allowed"),
     ("{{ [[1] * 1000] * 400|sum(start=[]) }}", "sum adds numbers only"),
-    ("{% set a = 10**60 %}{% set b = a * a %}{% set c = b * b %}{% set d = c * c %}{{ d * d * d }}",
-     "that number is too large"),
+    (
+        "{% set a = 10**60 %}{% set b = a * a %}{% set c = b * b %}{% set d = c * c %}{{ d * d * d }}",
+        "that number is too large",
+    ),
     ("{{ 10 ** 100 }}", "exponents above 64 are not allowed"),
 ]
 
