@@ -169,3 +169,16 @@ class AddUserForm(FlaskForm):
 
 class RemoveUserForm(FlaskForm):
     submit = SubmitField("Remove")
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    password = PasswordField("New password", validators=[
+        DataRequired(), Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH,
+                               f"The password must be at least {MIN_PASSWORD_LENGTH} characters "
+                               f"(and at most {MAX_PASSWORD_LENGTH})."),
+    ], description=f"At least {MIN_PASSWORD_LENGTH} characters. Signs you out everywhere else.")
+    confirm = PasswordField("Repeat new password", validators=[
+        DataRequired(), EqualTo("password", "The passwords do not match."),
+    ])
+    submit = SubmitField("Change password")
