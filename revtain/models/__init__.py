@@ -7,6 +7,7 @@ from .devinbox import DevInboxMessage
 from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
 from .prediction import Prediction
 from .pulse import OrganicSuccess
+from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
 from .stats import OutcomeStat
 from .user import User
@@ -27,6 +28,7 @@ __all__ = [
     "OrganicSuccess",
     "OutcomeStat",
     "Prediction",
+    "RateLimitWindow",
     "Recovery",
     "TemplateVersion",
     "User",
