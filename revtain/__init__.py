@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import clock, config, crypto, outbound, redis_conn
+from . import clock, config, crypto, http_hardening, outbound, redis_conn
 from .extensions import db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -71,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .api import errors as api_errors
 
     api_errors.init_app(app)
+    http_hardening.init_app(app)
     app.register_blueprint(api_bp)
     from .cardupdate import bp as cardupdate_bp
 

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "LOOKUP_RATE_LIMIT": "300 per minute",
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
     "TRUSTED_PROXIES": 0,
+    # Strict-Transport-Security on every HTTPS response, in seconds (0: not sent).
+    "HSTS_MAX_AGE": 31536000,
     # Webhook delivery: offsets in seconds from the first try (Decision 9).
     "WEBHOOK_SCHEDULE": [0, 2, 8, 60, 300, 1800, 7200, 21600, 43200, 86400],
     "WEBHOOK_TIMEOUT": 10.0,
@@ -62,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULER_BATCH_SIZE": 500,
     # Card-update links (contract 3.5).
     "CARD_UPDATE_LINK_TTL_SECONDS": 72 * 3600,
+    # Requests for card-update links that do not exist, per client IP (token guessing).
+    "CARD_UPDATE_GUESS_RATE_LIMIT": "20 per 10 minutes",
     # Outbox for emails in development: used when MAIL_SMTP_HOST is not set (instance/outbox/).
     "MAIL_OUTBOX": None,
     # Dunning emails over SMTP (revtain/dunning/mailer.py). MAIL_SMTP_TLS: "starttls" | "ssl" | "none".
