@@ -100,16 +100,21 @@ def test_a_sign_in_attempt_answers_503_too(no_database):
 # --- card-update token guesses -------------------------------------------------------------------
 
 
-def test_card_update_token_guesses_are_rate_limited_per_ip(make_app, receiver):
-    app = make_app(CARD_UPDATE_GUESS_RATE_LIMIT="5 per 10 minutes")
+def card_update_link(app, receiver) -> tuple[object, str]:
+    """A test client of ``app`` and the path of a real card-update link."""
     with app.app_context():
         merchant = onboard(name="Acme", webhook_url=receiver.url)
     client = app.test_client()
-    link = client.post(
+    r = client.post(
         "/api/recovery/update-card/generate",
         json={"paymentMethodToken": "pm_1"},
         headers={"X-API-KEY": merchant.api_key},
-    ).get_json()
+    )
+    return client, f"/api/recovery/update-card/{r.get_json()['token']}"
+
+
+def test_card_update_token_guesses_are_rate_limited_per_ip(make_app, receiver):
+    client, real = card_update_link(make_app(CARD_UPDATE_GUESS_RATE_LIMIT="5 per 10 minutes"), receiver)
 
     for n in range(5):
         r = client.get(f"/api/recovery/update-card/guess-{n}", base_url=MAIN)
@@ -119,27 +124,14 @@ def test_card_update_token_guesses_are_rate_limited_per_ip(make_app, receiver):
     assert r.headers["Retry-After"] == "600"
     assert "Please wait a few minutes" in r.get_data(as_text=True)
     # the guesser is held even with a real token; the limit is per client IP
-    assert client.get(f"/api/recovery/update-card/{link['token']}", base_url=MAIN).status_code == 429
-    other = client.get(
-        f"/api/recovery/update-card/{link['token']}",
-        base_url=MAIN,
-        environ_base={"REMOTE_ADDR": "198.51.100.9"},
-    )
-    assert other.status_code == 200
+    assert client.get(real, base_url=MAIN).status_code == 429
+    assert client.get(real, base_url=MAIN, environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 200
 
 
 def test_opening_a_real_link_again_and_again_costs_nothing(make_app, receiver):
-    app = make_app(CARD_UPDATE_GUESS_RATE_LIMIT="2 per 10 minutes")
-    with app.app_context():
-        merchant = onboard(name="Acme", webhook_url=receiver.url)
-    client = app.test_client()
-    link = client.post(
-        "/api/recovery/update-card/generate",
-        json={"paymentMethodToken": "pm_1"},
-        headers={"X-API-KEY": merchant.api_key},
-    ).get_json()
+    client, real = card_update_link(make_app(CARD_UPDATE_GUESS_RATE_LIMIT="2 per 10 minutes"), receiver)
     for _ in range(5):
-        assert client.get(f"/api/recovery/update-card/{link['token']}", base_url=MAIN).status_code == 200
+        assert client.get(real, base_url=MAIN).status_code == 200
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------

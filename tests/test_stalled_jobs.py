@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import timedelta
 
 import pytest
 from rq import Queue
@@ -27,8 +26,7 @@ from revtain.scheduler import tick
 from revtain.worker import make_worker
 from tests.support.jobs import run_jobs
 from tests.support.processes import Process, process_env
-
-START = "2026-03-17T12:00:00+00:00"
+from tests.test_scheduled_retry import START, advance, queue_recovery
 
 
 @pytest.fixture
@@ -36,18 +34,8 @@ def app(make_app):
     return make_app(FROZEN_NOW=START)
 
 
-def advance(app, seconds: float) -> None:
-    app.extensions["revtain.clock"].advance(timedelta(seconds=seconds))
-
-
 def queued_recovery(client, headers) -> str:
-    r = client.post(
-        "/api/recovery/execute",
-        headers=headers,
-        json={"paymentMethodToken": "pm_1", "amount": 5000, "originalDeclineCode": "insufficient_funds"},
-    )
-    assert r.status_code == 202
-    return r.get_json()["transactionId"]
+    return queue_recovery(client, headers)["transactionId"]
 
 
 def take_job(app) -> Job:
