@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from .clock import iso
 from .extensions import db
 from .models import Client, Recovery, WebhookDelivery, WebhookEvent
-from .onboarding import IssuedCredentials, OnboardingError, onboard, rotate_keys
+from .onboarding import CONNECTOR_PLATFORMS, IssuedCredentials, OnboardingError, onboard, rotate_keys
 
 
 def _create_app() -> Flask:
@@ -67,14 +67,14 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--brand-name")
 @click.option("--brand-logo-url")
 @click.option("--brand-primary-color", help="Hex colour, e.g. #6366f1.")
-@click.option("--connector", type=click.Choice(["chargebee", "recurly", "stripe-billing", "braintree"]),
+@click.option("--connector", type=click.Choice(CONNECTOR_PLATFORMS),
               help="Set up a billing-platform connector too (see revtain connectors set).")
 @click.option("--connector-set", "connector_pairs", multiple=True, metavar="NAME=VALUE",
               help="A credential of that connector (repeat); or REVTAIN_CONNECTOR_<NAME>, or the prompts.")
 @click.option("--connector-hand-off/--no-connector-hand-off", default=None,
               help="Revtain takes failed invoices over and retries them through the platform (default: "
-                   "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree "
-                   "and Recurly, whose retries you switch off in the platform first).")
+                   "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree, "
+                   "Recurly, Zuora and ReCharge, whose retries you switch off in the platform first).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def onboard_command(
     name, webhook_url, gateway, stripe_secret_key, stripe_publishable_key, braintree_merchant_id,
@@ -289,7 +289,7 @@ def users_set_password(email: str, password_stdin: bool) -> None:
 
 @click.group("connectors", cls=AppGroup)
 def connectors_group() -> None:
-    """Billing-platform connectors (Chargebee, Recurly, Stripe Billing, Braintree)."""
+    """Billing-platform connectors (Chargebee, Recurly, Stripe Billing, Braintree, Zuora, ReCharge)."""
 
 
 def _client_or_fail(client_id: str) -> Client:
@@ -348,8 +348,8 @@ def print_connector(client_id: str, platform: str) -> None:
               help="A credential (repeat). Or REVTAIN_CONNECTOR_<NAME>, or answer the prompts.")
 @click.option("--hand-off/--no-hand-off", default=None,
               help="Revtain takes failed invoices over and retries them through the platform (default: "
-                   "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree "
-                   "and Recurly, whose retries you switch off in the platform first).")
+                   "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree, "
+                   "Recurly, Zuora and ReCharge, whose retries you switch off in the platform first).")
 def connectors_set(client_id: str, platform: str, pairs: tuple[str, ...], hand_off: bool | None) -> None:
     """Set up (or replace) a client's connector; credentials are stored encrypted."""
     from .connectors.accounts import ConnectorSetupError, set_up

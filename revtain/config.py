@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "DUNNING_AFTER_RETRY_SECONDS": 600,
     # When a message is tried again after a transient SMTP failure (seconds after each try).
     "DUNNING_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
+    # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
+    # method, so changing this never locks anyone out. Tests use a cheap one.
+    "PASSWORD_HASH_METHOD": "scrypt",
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }

@@ -20,10 +20,11 @@ from .crypto import encrypt
 from .dunning.sequences import install_default_templates
 from .extensions import db
 from .gateways import for_name
+from .gateways.platforms import PLATFORMS
 from .models import ApiKey, Client
 from .models.client import GATEWAYS
 
-CONNECTOR_PLATFORMS = ("chargebee", "recurly", "stripe-billing", "braintree")
+CONNECTOR_PLATFORMS = PLATFORMS
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

@@ -16,6 +16,17 @@ from .redis_conn import connection
 
 class AppWorker(SimpleWorker):
     app: Flask
+    _burst = False
+
+    def work(self, burst: bool = False, *args, **kwargs) -> bool:  # type: ignore[override]
+        self._burst = burst
+        return super().work(burst, *args, **kwargs)
+
+    def subscribe(self) -> None:
+        """A burst run stops by itself once the queues are empty, so it needs no command channel
+        (RQ's stop/shutdown commands); closing that channel costs each burst run a 1 s thread join."""
+        if not self._burst:
+            super().subscribe()
 
     def perform_job(self, job, queue, execution):  # type: ignore[override]
         with self.app.app_context():

@@ -1,7 +1,8 @@
 """The card-update page of a connector's recovery: the card is the billing platform's, so the page
 collects it in the platform's context. Stripe Billing and Braintree: their fields, with the
 connector's keys, and the new card collected through the platform (or left to the platform's own
-retries without the hand-off). Chargebee and Recurly: a "Continue" link to their own hosted page.
+retries without the hand-off). Chargebee, Recurly and ReCharge: a "Continue" link to their own hosted
+page; Zuora (which has none): to the merchant's page hosting its payment form.
 
 The recoveries come from the platforms' webhooks, processed by the real worker; every platform's
 official library runs with only its HTTP layer stubbed, as in ``tests/connectors``.
@@ -25,9 +26,12 @@ from revtain.models import Attempt, Client, Recovery
 from revtain.onboarding import onboard
 from tests.connectors import braintree_support as bs
 from tests.connectors import chargebee_support as cs
+from tests.connectors import recharge_support as rc
 from tests.connectors import recurly_support as rs
 from tests.connectors import stripe_support as ss
+from tests.connectors import zuora_support as zs
 from tests.connectors.conftest import publish_dunning
+from tests.connectors.requests_support import RequestsHttp
 from tests.gateways.stubs import (
     BraintreeHttp,
     StripeSession,
@@ -82,6 +86,13 @@ def chargebee_http(monkeypatch):
 @pytest.fixture
 def recurly_api(monkeypatch):
     stub = rs.RecurlyAPI().install(monkeypatch)
+    yield stub
+    stub.assert_done()
+
+
+@pytest.fixture
+def requests_http(monkeypatch):
+    stub = RequestsHttp().install(monkeypatch)
     yield stub
     stub.assert_done()
 
@@ -522,6 +533,89 @@ def test_a_post_to_a_hosted_platforms_page_is_a_405_and_continue_needs_a_platfor
     assert client.get(f"{path}/continue", headers={"Host": "evil.example"}).status_code == 404
     assert client.get("/api/recovery/update-card/nope/continue", headers=HOST).status_code == 404
     assert len(recurly_api.requests) == 3  # none of these asked Recurly
+
+
+# -- Shopify ReCharge and Zuora -------------------------------------------------------------------------
+
+
+def recharge_failure(client, app, issued, requests_http) -> None:
+    requests_http.reply(200, rc.token_information()).reply(200, rc.address())
+    raw = rc.charge_failed()
+    webhook(client, issued, "shopify-recharge", raw, rc.signed(raw, "charge/failed"))
+    run_jobs(app)
+
+
+def test_recharge_continue_leads_to_the_customers_portal_signed_in(
+    app, client, runner, receiver, requests_http
+):
+    issued = merchant(app, runner, receiver, "shopify-recharge", rc.CREDENTIALS, hand_off=False)
+    recharge_failure(client, app, issued, requests_http)
+    path = generate(client, issued, the_recovery(app).payment_method_token)
+
+    page = client.get(path, headers=HOST)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "handled by ReCharge" in html and "Continue to ReCharge" in html
+    assert len(requests_http.requests) == 2  # showing the page asks ReCharge nothing
+
+    access = rc.fixture("portal_access")
+    requests_http.reply(200, access)
+    go = client.get(f"{path}/continue", headers=HOST)
+    assert go.status_code == 303 and go.headers["Location"] == access["portal_access"]["portal_url"]
+    ask = requests_http.requests[2]
+    assert (ask.method, ask.url) == ("GET", f"{rc.API}/customers/{rc.CUSTOMER}/portal_access")
+    assert ask.headers["X-Recharge-Access-Token"] == rc.API_TOKEN
+    assert link_row(app, link_of(path)).used_at is None
+
+    # ReCharge reports the new card; without the hand-off ReCharge retries the charge with it itself
+    requests_http.reply(200, rc.token_information()).reply(200, rc.fixture("payment_methods"))
+    raw = rc.payment_method_updated("2026-03-16T12:20:00+00:00")
+    webhook(client, issued, "shopify-recharge", raw, rc.signed(raw, "customer/payment_method_updated"))
+    run_jobs(app)
+    recovery = the_recovery(app)
+    assert recovery.payment_method_token == rc.token_of(rc.NEW_METHOD) and attempts(app) == []
+
+
+def test_recharge_not_answering_is_a_503_and_the_link_keeps_working(
+    app, client, runner, receiver, requests_http
+):
+    issued = merchant(app, runner, receiver, "shopify-recharge", rc.CREDENTIALS, hand_off=False)
+    recharge_failure(client, app, issued, requests_http)
+    path = generate(client, issued, the_recovery(app).payment_method_token)
+    requests_http.fail(requests.ConnectionError("connection refused"))
+    r = client.get(f"{path}/continue", headers=HOST)
+    assert r.status_code == 503 and "try again in a few minutes" in r.get_data(as_text=True)
+    requests_http.reply(200, rc.fixture("portal_access"))
+    assert client.get(f"{path}/continue", headers=HOST).status_code == 303
+
+
+def zuora_failure(client, app, issued, requests_http) -> None:
+    requests_http.reply(200, zs.signed_in()).reply(200, zs.declined_payment()).reply(200, zs.parts())
+    requests_http.reply(200, zs.invoice()).reply(200, zs.account())
+    webhook(client, issued, "zuora", zs.payment_failure(), zs.basic_auth())
+    run_jobs(app)
+
+
+def test_zuora_continue_leads_to_the_merchants_own_card_page(app, client, runner, receiver, requests_http):
+    credentials = {**zs.CREDENTIALS, "card_update_url": zs.CARD_PAGE}
+    issued = merchant(app, runner, receiver, "zuora", credentials, hand_off=False)
+    zuora_failure(client, app, issued, requests_http)
+    path = generate(client, issued, the_recovery(app).payment_method_token)
+
+    page = client.get(path, headers=HOST)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Acme Cloud's secure billing page" in html and "Zuora" not in html
+    go = client.get(f"{path}/continue", headers=HOST)
+    assert go.status_code == 303 and go.headers["Location"] == zs.CARD_PAGE
+    assert len(requests_http.requests) == 5  # neither asked Zuora anything
+
+
+def test_zuora_without_a_card_page_the_link_is_unavailable(app, client, runner, receiver, requests_http):
+    issued = merchant(app, runner, receiver, "zuora", zs.CREDENTIALS, hand_off=False)
+    zuora_failure(client, app, issued, requests_http)
+    path = generate(client, issued, the_recovery(app).payment_method_token)
+    page = client.get(path, headers=HOST)
+    assert page.status_code == 404 and "Continue" not in page.get_data(as_text=True)
+    assert client.get(f"{path}/continue", headers=HOST).status_code == 404
 
 
 # -- an API recovery of the same client ---------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_onboard_json_prints_the_documented_credentials(app, runner):
         f"http://revtain.test/api/connectors/chargebee/webhook/{creds['clientId']}"
     )
     assert set(creds["connectorWebhookUrls"]) == {"chargebee", "recurly", "stripe-billing",
-                                                  "braintree"}
+                                                  "braintree", "zuora", "shopify-recharge"}
     with app.app_context():
         client = db.session.get(Client, creds["clientId"])
         assert client.billing_cycle_day == 15 and client.timezone == "Europe/Paris"

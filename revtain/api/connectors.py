@@ -3,7 +3,8 @@
 Authenticated the way each platform signs, never with ``X-API-KEY``. The event is stored and
 answered at once; a job does the work. Answers: 200 ``{"received": true}`` (plus ``"duplicate":
 true`` for a resend, ``"ignored": true`` for an event type Revtain does not act on), 401 unsigned or
-wrongly signed, 400 a body the platform would not send, 404 an unknown platform or client.
+wrongly signed (with a Basic challenge for platforms authenticated by a Basic pair), 400 a body the
+platform would not send, 404 an unknown platform or client.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import jsonify, request
 from ..connectors.base import BadPayload, Unauthorized
 from ..connectors.inbound import UnknownConnector, receive
 from . import bp
-from .errors import ApiError, not_found, validation_error
+from .errors import not_found, validation_error
 
 
 @bp.post("/connectors/<platform>/webhook/<client_id>")
@@ -23,7 +24,10 @@ def connector_webhook(platform: str, client_id: str):
     except UnknownConnector as exc:
         raise not_found(exc.thing) from None
     except Unauthorized as exc:
-        raise ApiError(401, {"error": "Unauthorized", "message": str(exc)}) from None
+        answer = jsonify({"error": "Unauthorized", "message": str(exc)})
+        if exc.challenge:
+            answer.headers["WWW-Authenticate"] = exc.challenge
+        return answer, 401
     except BadPayload as exc:
         raise validation_error({"body": str(exc)}) from None
     body: dict[str, bool] = {"received": True}

@@ -174,9 +174,12 @@ def _platform_page(client: Client, link: CardUpdateLink, recovery: Recovery, tok
     """A billing platform's card: its keys drive the gateway fields, or its own hosted page."""
     kind = platform_form.page_kind(recovery)
     if kind == "hosted":
+        if not platform_form.hosted_page_offered(client, recovery):
+            log.info("card update link %s cannot be served: %s has no page for it", link.id, recovery.source)
+            return _page("gone.html", 404, client, reason="unavailable")
         # Nothing is posted here: the card is entered on the platform's page ("Continue").
         response = _page("hosted.html", 405 if request.method == "POST" else 200, client,
-                         platform=platform_form.LABELS[recovery.source],
+                         platform=platform_form.LABELS.get(recovery.source),
                          amount=_amount(recovery) if recovery.status in links.REOPENABLE else None,
                          continue_url=url_for("cardupdate.card_update_continue", token=token))
         if request.method == "POST":

@@ -5,8 +5,9 @@ platform could not collect with).
 * Stripe Billing and Braintree (``PlatformCardSetup``): the gateway pages (Stripe Elements with a
   SetupIntent, Hosted Fields) driven by the connector's own keys; the saved card is made the one
   the platform collects with, then the link completes as any other.
-* Chargebee and Recurly (``HostedCardPage``): the page explains, and "Continue" redirects to the
-  platform's own hosted page; the platform's card-updated webhook then reaches the connector.
+* Chargebee, Recurly, ReCharge and Zuora (``HostedCardPage``): the page explains, and "Continue"
+  redirects to the platform's own hosted page (ReCharge's customer portal; for Zuora, which has none,
+  the merchant's page hosting its payment form); the card-updated webhook then reaches the connector.
 
 Whether Revtain charges the new card at once or the platform retries with it is decided in one
 place for every entry point (``recovery.new_card.take_new_card``).
@@ -33,8 +34,10 @@ from . import links
 log = logging.getLogger(__name__)
 
 # The page each platform gets: the gateway fields it reuses, or its own hosted page.
-PAGES = {"stripe-billing": "stripe", "braintree": "braintree", "chargebee": "hosted", "recurly": "hosted"}
-LABELS = {"chargebee": "Chargebee", "recurly": "Recurly"}  # named on the page before the redirect
+PAGES = {"stripe-billing": "stripe", "braintree": "braintree", "chargebee": "hosted", "recurly": "hosted",
+         "zuora": "hosted", "shopify-recharge": "hosted"}
+# Named on the page before the redirect (Zuora's page is the merchant's own, so it is not named).
+LABELS = {"chargebee": "Chargebee", "recurly": "Recurly", "shopify-recharge": "ReCharge"}
 REFUSED_BY_PLATFORM = "This card can't be used for your subscription. Please try another card."
 
 
@@ -77,6 +80,16 @@ def submit(client: Client, link: CardUpdateLink, recovery: Recovery, proof: str)
         log.warning("card update link %s: %s would not take the card: %s", link.id, recovery.source, exc)
         raise CardRefused(REFUSED_BY_PLATFORM) from None
     return links.complete(link, saved.token, saved.brand, saved.last4)
+
+
+def hosted_page_offered(client: Client, recovery: Recovery) -> bool:
+    """Whether the platform has a page to send this customer on to: Zuora only when the merchant
+    named the page of their site that hosts its payment form (``offers_card_update_page``)."""
+    try:
+        platform = _platform(client, recovery)
+    except CardSetupUnsupported:
+        return False
+    return isinstance(platform, HostedCardPage) and bool(getattr(platform, "offers_card_update_page", True))
 
 
 def hosted_page_url(client: Client, recovery: Recovery) -> str:

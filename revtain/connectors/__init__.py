@@ -1,5 +1,6 @@
-"""Connectors: billing platforms (Chargebee, Recurly, Stripe Billing, Braintree) tell Revtain that a
-payment failed, a card changed or a payment went through, with no code on the merchant's side.
+"""Connectors: billing platforms (Chargebee, Recurly, Stripe Billing, Braintree, Zuora, Shopify ReCharge)
+tell Revtain that a payment failed, a card changed or a payment went through, with no code on the
+merchant's side.
 
 verify -> store raw and deduplicate (``inbound``) -> normalise, reading what the webhook lacks
 through the platform's library -> hand to the recovery services (``processing``). Recoveries are
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import braintree, chargebee, recurly, stripe_billing
+from . import braintree, chargebee, recharge, recurly, stripe_billing, zuora
 
 MODULES: dict[str, ModuleType] = {
-    module.PLATFORM: module for module in (braintree, chargebee, recurly, stripe_billing)
+    module.PLATFORM: module for module in (braintree, chargebee, recurly, stripe_billing, zuora, recharge)
 }
 
 

@@ -1,19 +1,21 @@
 """What every connector module provides, and the errors an inbound webhook can meet.
 
-A connector module (``stripe_billing``, ``chargebee``, ``recurly``, ``braintree``) has:
+A connector module (``stripe_billing``, ``chargebee``, ``recurly``, ``braintree``, ``zuora``,
+``recharge``) has:
 
 * ``PLATFORM``: its URL slug; ``LABEL``: its name for people;
 * ``CREDENTIALS``: the fields a merchant gives at set-up (``Field``), checked by ``check_credentials``;
 * ``SETUP``: where in the platform to paste the URL, and which events to select;
 * ``HAND_OFF_BY_SETTING`` (only where the platform's own retries are a setting the merchant
-  controls in the platform, and no API stops them per invoice: Braintree, Recurly): in plain words,
-  what the merchant must switch off there before turning the hand-off on. Such a connector's
-  hand-off is off until the merchant turns it on (so a card is never retried by both), and its
-  client's ``stop_retries`` calls nothing;
+  controls in the platform, and no API stops them per invoice: Braintree, Recurly, Zuora,
+  ReCharge): in plain words, what the merchant must switch off there before turning the hand-off
+  on. Such a connector's hand-off is off until the merchant turns it on (so a card is never
+  retried by both), and its client's ``stop_retries`` calls nothing;
 * ``read(credentials, headers, body)``: verify the platform's signature (``Unauthorized``) and parse
   the body (``BadPayload``) into an ``Inbound``; done when the webhook arrives;
-* ``parse(credentials, body)``: the same without the time-bound checks, for the job that processes a
-  stored event later;
+* ``parse(credentials, body, event_type=None)``: the same without the time-bound checks, for the job
+  that processes a stored event later (``event_type`` is the type stored when it arrived, for a
+  platform that sends it outside the body: ReCharge's ``X-Recharge-Topic``);
 * ``handled(event_type)``: whether Revtain acts on that type (others are stored and ignored);
 * ``normalise(inbound, client)``: the platform-neutral fact (``gateways.platforms.Fact``), reading
   what the webhook lacks through the platform's client (``PlatformUnavailable`` to try later).
@@ -23,12 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
 class Unauthorized(Exception):
-    """Unsigned, wrongly signed, or signed too long ago: a 401. The message is safe to show."""
+    """Unsigned, wrongly signed, or signed too long ago: a 401. The message is safe to show.
+    ``challenge`` is the ``WWW-Authenticate`` value of a platform that answers a 401 by sending its
+    credentials (Zuora's callouts without preemptive authentication)."""
+
+    def __init__(self, message: str, *, challenge: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge = challenge
 
 
 class BadPayload(Exception):
@@ -63,3 +71,15 @@ def require(credentials: Mapping[str, Any], fields: tuple[Field, ...], label: st
     if missing:
         raise ValueError(f"{label} needs {', '.join(missing)}")
     return {k: v for k, v in cleaned.items() if v}
+
+
+def iso_time(value: Any) -> datetime | None:
+    """A platform's ISO 8601 timestamp (Recurly's ``event_time``, ReCharge's ``updated_at``); one
+    without a zone is UTC; anything else is no time at all."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

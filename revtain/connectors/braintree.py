@@ -112,7 +112,7 @@ def read(credentials: Mapping[str, str], headers: Headers, body: bytes) -> Inbou
     return _inbound(notification, payload)
 
 
-def parse(credentials: Mapping[str, str], body: bytes) -> Inbound:
+def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = None) -> Inbound:
     """A stored webhook, verified when it arrived: decoded the way the library's ``parse`` does
     once the signature matches (so rotated keys do not strand stored events)."""
     payload = _fields(body).get("bt_payload", [""])[0]

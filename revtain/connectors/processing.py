@@ -74,7 +74,7 @@ def process_event(event_id: str) -> str:
     module = MODULES[event.platform]
     try:
         credentials = accounts.credentials_of(account)
-        inbound = module.parse(credentials, event.body.encode())
+        inbound = module.parse(credentials, event.body.encode(), event.event_type)
         platform = for_platform(event.platform, json.dumps(credentials))
         fact = module.normalise(inbound, platform)
     except PlatformUnavailable as exc:

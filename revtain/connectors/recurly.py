@@ -23,12 +23,11 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from ..gateways.platforms import Fact, Ignored
 from ..gateways.platforms.recurly import REGIONS, RecurlyClient
-from .base import BadPayload, Field, Headers, Inbound, Unauthorized, require
+from .base import BadPayload, Field, Headers, Inbound, Unauthorized, iso_time, require
 
 PLATFORM = "recurly"
 LABEL = "Recurly"
@@ -148,7 +147,7 @@ def verify(secret: str, header: str | None, body: bytes, *, now_ms: int | None =
         raise Unauthorized(f"{SIGNATURE_HEADER}: no signature matches")
 
 
-def parse(credentials: Mapping[str, str], body: bytes) -> Inbound:
+def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = None) -> Inbound:
     try:
         data = json.loads(body)
     except ValueError:  # UnicodeDecodeError included
@@ -161,17 +160,7 @@ def parse(credentials: Mapping[str, str], body: bytes) -> Inbound:
     if not isinstance(event_type, str) or not event_type or not isinstance(object_type, str | None):
         raise BadPayload("a Recurly notification has an event_type")
     name = f"{object_type}.{event_type}" if object_type else event_type
-    return Inbound(event_id, name, _time(data.get("event_time")), data)
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return Inbound(event_id, name, iso_time(data.get("event_time")), data)
 
 
 def _meaning(event_type: str) -> str:

@@ -91,7 +91,7 @@ def _not_from_the_future(header: str) -> None:
         raise Unauthorized("Stripe-Signature: the timestamp is more than 5 minutes in the future")
 
 
-def parse(credentials: Mapping[str, str], body: bytes) -> Inbound:
+def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = None) -> Inbound:
     try:
         event = stripe.Webhook.construct_event_without_verification(body.decode())
     except (ValueError, TypeError, AttributeError):  # JSONDecodeError and UnicodeDecodeError included

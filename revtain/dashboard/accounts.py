@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,22 +51,27 @@ def create_user(client_id: str, email: str, role: str, password: str) -> User:
     check_password(password)
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise AccountError(f"a user with email {email} already exists")
-    user = User(client_id=client_id, email=email, role=role, password_hash=generate_password_hash(password),
+    user = User(client_id=client_id, email=email, role=role, password_hash=_hash(password),
                 session_version=1, created_at=clock_now())
     db.session.add(user)
     db.session.commit()
     return user
 
 
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 @cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not a real password, only spends the same time")
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not a real password, only spends the same time", method=method)
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The user whose email and password these are, or None; the same work either way."""
     user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
-    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
+    stored = user.password_hash if user else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    ok = check_password_hash(stored, password or "")
     if not (user and ok):
         return None
     user.last_login_at = clock_now()
@@ -90,7 +96,7 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password(new)
     if check_password_hash(user.password_hash, new):
         raise AccountError("the new password must differ from the current one")
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = _hash(new)
     db.session.commit()
     end_sessions(user)
 
@@ -101,7 +107,7 @@ def reset_password(email: str, new: str) -> User:
     if user is None:
         raise AccountError(f"no user with email {normalise_email(email)}")
     check_password(new)
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = _hash(new)
     db.session.commit()
     end_sessions(user)
     return user

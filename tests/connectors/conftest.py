@@ -64,6 +64,14 @@ def messages(app) -> list[Message]:
         return list(db.session.execute(select(Message)).scalars())
 
 
+def hand_off(app, client_id: str, platform: str) -> None:
+    """Turn the connector's hand-off on (the merchant switched the platform's own retries off)."""
+    from revtain.connectors import accounts
+
+    with app.app_context():
+        accounts.set_hand_off(accounts.get(client_id, platform), True)
+
+
 def publish_dunning(app, client_id: str) -> None:
     """A published one-step sequence that emails at once (no quiet hours, not held for retries)."""
     from revtain.dunning import sequences

@@ -57,7 +57,10 @@ def test_credentials_from_the_environment(app, runner, merchant, monkeypatch):
     (["stripe-billing", "--set", "password=x"], "--set takes name=value"),
     (["stripe-billing", "--set", "secret_key=pk_x", "--set", f"webhook_secret={s.WEBHOOK_SECRET}"],
      "starts with sk_ or rk_"),
-    (["zuora"], "platform must be one of"),
+    (["paddle"], "platform must be one of"),
+    (["zuora", "--set", "base_url=https://rest.zuora.example", "--set", "client_id=3b8e6c1f-2a4d",
+      "--set", "client_secret=x" * 2, "--set", "webhook_username=revtain",
+      "--set", "webhook_password=z0ra-Callout-Pa55word"], "Zuora's REST endpoint is the https URL"),
 ])
 def test_bad_input_is_a_readable_error(runner, merchant, args, message):
     r = runner.invoke(args=["connectors", "set", merchant.client_id, *args])
@@ -123,3 +126,39 @@ def test_a_recurly_connector_starts_without_the_hand_off_and_says_what_to_switch
         assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is True
     result = runner.invoke(args=["connectors", "list", merchant.client_id])
     assert "Recurly (set up, hand-off on)" in result.output
+
+
+def test_zuora_and_recharge_are_set_up_from_the_cli_and_at_onboarding(app, runner, merchant):
+    import json
+
+    from revtain.connectors import recharge, zuora
+
+    from . import recharge_support as rc
+    from . import zuora_support as z
+
+    given = [f"--set={name}={value}" for name, value in z.CREDENTIALS.items()]
+    result = runner.invoke(args=["connectors", "set", merchant.client_id, "zuora", *given])
+    assert result.exit_code == 0, result.output
+    assert f"/api/connectors/zuora/webhook/{merchant.client_id}" in result.output
+    assert '"event": "Payment.Failure"' in result.output and z.CLIENT_SECRET not in result.output
+    assert f"Before turning the hand-off on: {zuora.HAND_OFF_BY_SETTING}" in result.output
+    with app.app_context():
+        account = accounts.get(merchant.client_id, "zuora")
+        assert account.stop_platform_retries is False
+        assert accounts.credentials_of(account)["base_url"] == z.BASE_URL
+
+    result = runner.invoke(args=["onboard", "--name", "Acme Coffee", "--connector", "shopify-recharge",
+                                 "--connector-set", f"api_token={rc.API_TOKEN}",
+                                 "--connector-set", f"client_secret={rc.CLIENT_SECRET}", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["connectors"] == ["shopify-recharge"]
+    url = body["connectorWebhookUrls"]["shopify-recharge"]
+    assert url.endswith(f"/shopify-recharge/webhook/{body['clientId']}")
+    with app.app_context():
+        account = accounts.get(body["clientId"], "shopify-recharge")
+        assert account.stop_platform_retries is False
+        assert accounts.credentials_of(account)["client_secret"] == rc.CLIENT_SECRET
+    result = runner.invoke(args=["connectors", "list", body["clientId"]])
+    assert "Shopify ReCharge (set up, hand-off off)" in result.output
+    assert recharge.HAND_OFF_BY_SETTING in result.output

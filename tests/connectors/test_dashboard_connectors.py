@@ -106,13 +106,14 @@ def _hand_off_box(page: str, platform: str) -> str:
 
 def test_where_the_platforms_retries_are_a_setting_the_page_says_what_to_switch_off_and_the_box_starts_off(
         app, client, merchant):
-    from revtain.connectors import braintree, recurly
+    from revtain.connectors import braintree, recharge, recurly, zuora
 
     from . import recurly_support as r
 
     login(client, "admin@acme.example")
     page = text(client.get(PAGE))
-    for platform, module in (("recurly", recurly), ("braintree", braintree)):
+    for platform, module in (("recurly", recurly), ("braintree", braintree), ("zuora", zuora),
+                             ("shopify-recharge", recharge)):
         section = page[page.index(f'id="c-{platform}"'):]
         section = section[:section.index("</section>")]
         assert "Before turning the hand-off on:" in section and module.HAND_OFF_BY_SETTING in section
@@ -133,3 +134,26 @@ def test_where_the_platforms_retries_are_a_setting_the_page_says_what_to_switch_
     with app.app_context():
         assert accounts.get(merchant.client_id, "recurly").stop_platform_retries is True
     assert "checked" in _hand_off_box(text(client.get(PAGE)), "recurly")
+
+
+def test_a_zuora_connector_is_saved_from_the_page_with_its_secrets_write_only(app, client, merchant):
+    from . import zuora_support as z
+
+    login(client, "admin@acme.example")
+    page = text(client.get(PAGE))
+    section = page[page.index('id="c-zuora"'):]
+    section = section[:section.index("</section>")]
+    assert "REST endpoint" in section and "Callout password" in section and "Card update page" in section
+    assert "{{Payment.Id}}" in section  # the callout bodies to paste
+    data = {f"zuora-{name}": value for name, value in z.CREDENTIALS.items()}
+    assert post(client, "/dashboard/connectors/zuora", PAGE, data, prefix="zuora").status_code == 302
+    page = text(client.get(PAGE))
+    assert z.CLIENT_SECRET not in page and z.WEBHOOK_PASSWORD not in page and z.BASE_URL in page
+    # secrets left blank keep what is stored; a bad endpoint is refused with a readable message
+    data.update({"zuora-client_secret": "", "zuora-webhook_password": "",
+                 "zuora-base_url": "https://evil.example"})
+    refused = post(client, "/dashboard/connectors/zuora", PAGE, data, prefix="zuora")
+    assert refused.status_code == 400 and "REST endpoint is the https URL" in text(refused)
+    with app.app_context():
+        stored = accounts.credentials_of(accounts.get(merchant.client_id, "zuora"))
+        assert stored["client_secret"] == z.CLIENT_SECRET and stored["base_url"] == z.BASE_URL

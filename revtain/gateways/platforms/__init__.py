@@ -1,5 +1,6 @@
-"""Billing-platform clients (Chargebee, Recurly, Stripe Billing, Braintree subscriptions), one module
-each, through each platform's official library. See ``base`` for what they offer.
+"""Billing-platform clients (Chargebee, Recurly, Stripe Billing, Braintree subscriptions, Zuora, Shopify
+ReCharge), one module each, through each platform's official or best-kept library (Zuora: its REST
+API with ``requests``; docs/decisions.md says why). See ``base`` for what they offer.
 
 They sit beside the payment gateways because, for a connector's recovery, the platform is where
 the money moves. ``connectors/`` reads the platforms' webhooks and uses these clients to fetch what
@@ -18,10 +19,10 @@ from .base import (
     PlatformUnavailable,
 )
 
-PLATFORMS = ("chargebee", "recurly", "stripe-billing", "braintree")
+PLATFORMS = ("chargebee", "recurly", "stripe-billing", "braintree", "zuora", "shopify-recharge")
 # Whose decline catalogue each platform's codes are read with (``engine.declines``).
 DECLINE_GATEWAYS = {"stripe-billing": "stripe", "braintree": "braintree", "chargebee": "chargebee",
-                    "recurly": "recurly"}
+                    "recurly": "recurly", "zuora": "zuora", "shopify-recharge": "recharge"}
 
 
 def for_platform(platform: str, credentials: str | None) -> PlatformClient:
@@ -43,6 +44,14 @@ def for_platform(platform: str, credentials: str | None) -> PlatformClient:
         from .braintree_billing import BraintreeBillingClient
 
         return BraintreeBillingClient.from_credentials(credentials)
+    if platform == "zuora":
+        from .zuora import ZuoraClient
+
+        return ZuoraClient.from_credentials(credentials)
+    if platform == "shopify-recharge":
+        from .recharge import RechargeClient
+
+        return RechargeClient.from_credentials(credentials)
     raise LookupError(f"unknown billing platform {platform!r}")
 
 

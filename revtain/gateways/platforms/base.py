@@ -56,7 +56,7 @@ Fact = PaymentFailed | CardUpdated | PaymentSucceeded | Ignored
 
 
 class PlatformClient(Protocol):
-    platform: str  # the connector slug: chargebee | recurly | stripe-billing | braintree
+    platform: str  # the connector slug: chargebee | recurly | stripe-billing | braintree | zuora | …
     decline_gateway: str  # whose decline catalogue its codes are read with
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
@@ -72,7 +72,7 @@ class PlatformClient(Protocol):
     def stop_retries(self, invoice_ref: str) -> None:
         """The hand-off: the platform stops retrying this invoice itself (raises
         ``PlatformUnavailable`` when it cannot be told now). Where the platform's retries are a
-        setting the merchant controls and no API can stop them (Braintree, Recurly), it calls
+        setting the merchant controls and no API can stop them (Braintree, Recurly, Zuora, ReCharge), it calls
         nothing: the merchant switched them off first, as the connector's ``HAND_OFF_BY_SETTING``
         asks."""
         ...

@@ -23,14 +23,13 @@ import http.client
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import recurly
 from recurly import errors
 
-from ...currencies import exponent
 from ..base import ChargeRequest, ChargeResult, credentials_object
+from .amounts import minor_units as _minor_units
 from .base import (
     CardUpdated,
     Fact,
@@ -72,24 +71,8 @@ def _split_token(token: str) -> tuple[str, str | None]:
 
 
 def minor_units(amount: Any, currency: str) -> int:
-    """Recurly's decimal amount in major units as the currency's smallest unit, exactly:
-    49.99 USD → 4999, 5000 JPY → 5000, 12.345 KWD → 12345. ``ValueError`` for an amount finer than
-    the currency's smallest unit (never rounded) or not a number at all."""
-    if amount is None:
-        return 0
-    if isinstance(amount, bool) or not isinstance(amount, int | float | str | Decimal):
-        raise ValueError(f"Recurly sent an amount that is not a number: {amount!r}")
-    try:
-        # repr() of a float is the shortest decimal that reads back as it: the JSON literal.
-        value = Decimal(repr(amount) if isinstance(amount, float) else str(amount))
-    except InvalidOperation:
-        raise ValueError(f"Recurly sent an amount that is not a number: {amount!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"Recurly sent an amount that is not a number: {amount!r}")
-    scaled = value.scaleb(exponent(currency.upper()))
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"Recurly's amount {value} {currency} is finer than the currency's smallest unit")
-    return int(scaled)
+    """Recurly's decimal amount in major units as the currency's smallest unit, exactly (``amounts``)."""
+    return _minor_units(amount, currency, "Recurly")
 
 
 class RecurlyClient:
