@@ -75,13 +75,18 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
               help="Revtain takes failed invoices over and retries them through the platform (default: "
                    "on for Stripe Billing and Chargebee, whose retries Revtain stops; off for Braintree, "
                    "Recurly, Zuora and ReCharge, whose retries you switch off in the platform first).")
+@click.option("--proof-mode-share", type=click.IntRange(1, 50), metavar="PERCENT",
+              help="Turn Proof Mode on: this share of customers (1-50, typically 10) is a control group "
+                   "Revtain never charges, to measure its lift. Off when not given.")
+@click.option("--pre-retry-check-url", metavar="URL",
+              help="HTTPS URL asked before each scheduled retry whether to go ahead (see README).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def onboard_command(
     name, webhook_url, gateway, stripe_secret_key, stripe_publishable_key, braintree_merchant_id,
     braintree_public_key,
     braintree_private_key, braintree_environment, backup_gateways, billing_cycle_day, timezone, dunning,
     card_update_domain, brand_name, brand_logo_url, brand_primary_color, connector, connector_pairs,
-    connector_hand_off, as_json,
+    connector_hand_off, proof_mode_share, pre_retry_check_url, as_json,
 ) -> None:
     """Create a client and print its credentials, once."""
     from .connectors.accounts import ConnectorSetupError, set_up, validated
@@ -122,6 +127,8 @@ def onboard_command(
             brand_name=brand_name,
             brand_logo_url=brand_logo_url,
             brand_primary_color=brand_primary_color,
+            proof_mode_share=proof_mode_share,
+            pre_retry_check_url=pre_retry_check_url,
         )
     except OnboardingError as exc:
         raise click.ClickException(str(exc)) from None
@@ -461,11 +468,13 @@ def curl_example(base_url: str, api_key: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .cli_pre_retry import pre_retry_group
+    from .cli_proof_mode import proof_mode_group
     from .devrun import dev_command
 
     for command in (
         onboard_command, clients_command, rotate_keys_command, webhooks_group, domains_group, users_group,
-        connectors_group,
+        connectors_group, proof_mode_group, pre_retry_group,
         worker_command,
         scheduler_command, dev_command,
     ):

@@ -81,6 +81,13 @@ DEFAULTS: dict[str, Any] = {
     "DUNNING_AFTER_RETRY_SECONDS": 600,
     # When a message is tried again after a transient SMTP failure (seconds after each try).
     "DUNNING_SEND_RETRY_SECONDS": [60, 300, 1800, 7200],
+    # Proof Mode (revtain/engine/proof_mode.py): days a failed invoice is watched before the
+    # report counts it, and the counted invoices each group needs before a verdict.
+    "PROOF_MODE_OBSERVATION_DAYS": 30,
+    "PROOF_MODE_MIN_INVOICES": 30,
+    # Pre-retry check: seconds the merchant's URL has to answer (per client when set there, at most
+    # 10); no answer in time means go ahead with the retry.
+    "PRE_RETRY_CHECK_TIMEOUT": 3.0,
     # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
     # method, so changing this never locks anyone out. Tests use a cheap one.
     "PASSWORD_HASH_METHOD": "scrypt",

@@ -23,6 +23,10 @@ from .gateways import for_name
 from .gateways.platforms import PLATFORMS
 from .models import ApiKey, Client
 from .models.client import GATEWAYS
+from .recovery.pre_retry import PreRetryCheckError
+from .recovery.pre_retry import configure as configure_pre_retry_check
+from .recovery.proof_mode import ProofModeError
+from .recovery.proof_mode import configure as configure_proof_mode
 
 CONNECTOR_PLATFORMS = PLATFORMS
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -145,6 +149,8 @@ def onboard(
     brand_name: str | None = None,
     brand_logo_url: str | None = None,
     brand_primary_color: str | None = None,
+    proof_mode_share: int | None = None,
+    pre_retry_check_url: str | None = None,
 ) -> IssuedCredentials:
     card_update_domain = card_update_domain.lower().strip() if card_update_domain else None
     _validate(name, gateway, billing_cycle_day, timezone, card_update_domain, brand_primary_color)
@@ -175,6 +181,15 @@ def onboard(
         brand_primary_color=brand_primary_color,
         created_at=now,
     )
+    if proof_mode_share is not None:  # Proof Mode on from the first failed payment
+        try:
+            configure_proof_mode(client, enabled=True, share=proof_mode_share)
+        except ProofModeError as exc:
+            raise OnboardingError(str(exc)) from None
+    try:
+        configure_pre_retry_check(client, url=pre_retry_check_url)
+    except PreRetryCheckError as exc:
+        raise OnboardingError(str(exc)) from None
     db.session.add(client)
     db.session.flush()
     secret, publishable = _add_keys(client, now)

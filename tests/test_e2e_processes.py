@@ -19,7 +19,7 @@ from flask import Flask
 from revtain import create_app
 from revtain.onboarding import IssuedCredentials, onboard
 from tests.conftest import ENCRYPTION_KEY, _clean
-from tests.support.processes import Stack
+from tests.support.processes import Stack, revtain_settings
 from tests.support.receiver import Received, Receiver
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -78,15 +78,7 @@ class Live:
 @pytest.fixture(scope="module")
 def live(base_config, database_url, redis_url, instance_dir, migrated, tmp_path_factory) -> Iterator[Live]:
     app = create_app(base_config)
-    settings = {
-        "REVTAIN_DATABASE_URL": database_url,
-        "REVTAIN_REDIS_URL": redis_url,
-        "REVTAIN_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        "REVTAIN_SECRET_KEY": "e2e-secret",
-        "REVTAIN_INSTANCE_PATH": instance_dir,
-        "REVTAIN_TEST_GATEWAY_RETRY_LADDER": "[1, 2, 3]",
-        "REVTAIN_SCHEDULER_INTERVAL_SECONDS": "0.2",
-    }
+    settings = revtain_settings(database_url, redis_url, instance_dir, ENCRYPTION_KEY)
     try:
         with Receiver() as receiver, Stack(settings, tmp_path_factory.mktemp("e2e-logs")) as stack:
             with app.app_context():

@@ -311,3 +311,46 @@ def test_failures_are_described_in_plain_words():
 def test_validate_webhook_url_keeps_the_https_rule(app):
     with app.app_context(), pytest.raises(OnboardingError, match="must use https://"):
         validate_webhook_url("http://hooks.example.com/r")
+
+
+def test_a_pre_retry_check_is_guarded_like_a_webhook(make_app, dns):
+    """The pre-retry check's URL goes through the same guard: public when saved, 127.0.0.1 when
+    asked, so nothing is sent and the retry goes ahead with the plain reason on its timeline."""
+    from datetime import UTC, datetime, timedelta
+
+    from revtain.models import Attempt, PreRetryCheck
+    from revtain.recovery.pre_retry import configure
+    from tests.support.jobs import sweep
+    from tests.support.merchant_check import MerchantCheck
+
+    app = make_app(ALLOW_PRIVATE_DESTINATIONS=False, WEBHOOK_ALLOW_HTTP=True)
+    with MerchantCheck() as check, Receiver() as receiver:
+        dns.names["hooks.acme.example"] = PUBLIC_IP
+        dns.names["check.acme.example"] = PUBLIC_IP
+        port = check.server.server_address[1]
+        with app.app_context():
+            merchant = onboard(name="Acme", webhook_url="http://hooks.acme.example/hooks")
+            configure(db.session.get(Client, merchant.client_id),
+                      url=f"http://check.acme.example:{port}/revtain/pre-retry", timeout=1.0)
+            db.session.commit()
+        r = app.test_client().post(
+            "/api/recovery/execute",
+            headers={"X-API-KEY": merchant.api_key},
+            json={"paymentMethodToken": "pm_pays_later", "amount": 4900,
+                  "originalDeclineCode": "insufficient_funds", "idempotencyKey": "inv_guard"},
+        )
+        assert r.status_code == 202
+        tx = r.get_json()["transactionId"]
+        dns.names["check.acme.example"] = "127.0.0.1"
+        app.extensions["revtain.clock"].freeze(datetime.now(UTC) + timedelta(seconds=15))
+        sweep(app)
+        with app.app_context():
+            asked = select(PreRetryCheck).where(PreRetryCheck.recovery_id == tx)
+            (logged,) = db.session.execute(asked).scalars()
+            charges = db.session.execute(
+                select(Attempt).where(Attempt.recovery_id == tx, Attempt.strategy != "original")
+            ).scalars().all()
+    assert check.requests == [] and receiver.requests == []
+    assert logged.decision == "proceed" and logged.status_code is None
+    assert "private or local network address" in logged.error
+    assert len(charges) == 1  # the retry went ahead without the merchant's answer

@@ -210,6 +210,29 @@ def document() -> dict[str, Any]:
                 }
             },
         },
+        "webhooks": {
+            "recovery.holdout": {
+                "post": {
+                    "summary": "Proof Mode: the payment is in the control group; Revtain never charges it",
+                    "description": "Signed like every event (X-Revtain-Signature, webhook-id, "
+                    "webhook-timestamp, webhook-signature) and delivered on the same durable schedule.",
+                    "requestBody": {"content": {"application/json": {"schema": _ref("HoldoutEvent")}}},
+                    "responses": {"200": {"description": "Any 2xx within 10 s counts as delivered"}},
+                }
+            },
+            "recovery.pre_retry_check": {
+                "post": {
+                    "summary": "Pre-retry check (optional): asked before each scheduled retry",
+                    "description": "Sent to the client's pre-retry check URL, signed like the webhooks. "
+                    "Answer within answerWithinSeconds (3 s unless set); redirects are not followed.",
+                    "requestBody": {"content": {"application/json": {"schema": _ref("PreRetryQuestion")}}},
+                    "responses": {
+                        "200": _json("PreRetryAnswer", "Any 2xx: proceed, or skip with a reason"),
+                        "default": {"description": "Anything else, or no answer in time: go ahead"},
+                    },
+                }
+            },
+        },
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"}},
             "schemas": schema_components(),

@@ -11,9 +11,9 @@ from ..clock import iso
 from ..engine.declines import action_reason
 from ..extensions import db
 from ..models import Recovery
-from ..models.recovery import FINAL_STATES, QUEUED, SUCCEEDED
+from ..models.recovery import FINAL_STATES, HOLDOUT, QUEUED, SUCCEEDED
 from ..recovery.start import ExecuteInput, Started, start
-from ..webhooks.payloads import BLOCKED_MESSAGE
+from ..webhooks.payloads import BLOCKED_MESSAGE, HOLDOUT_MESSAGE
 from . import bp
 from .auth import current_client, require_api_key
 from .errors import ApiError, not_found, parse_json_body, validate
@@ -71,6 +71,8 @@ def _execute_response(started: Started) -> tuple[int, dict[str, Any]]:
             "action": "blocked",
             "transactionId": recovery.id,
         }
+    if started.kind == "holdout":
+        return 200, holdout_body(recovery)
     if started.kind == "unknown":
         return 202, {
             "success": False,
@@ -109,6 +111,25 @@ def _execute_response(started: Started) -> tuple[int, dict[str, Any]]:
     return 200, body
 
 
+def holdout_body(recovery: Recovery) -> dict[str, Any]:
+    """Proof Mode's control group (contract 9.4): the 200 ``success: false`` keys, plus
+    ``status: "holdout"`` and ``holdout: true``; a handler keyed on ``success`` sees no recovery."""
+    return {
+        "success": False,
+        "status": "holdout",
+        "holdout": True,
+        "message": HOLDOUT_MESSAGE,
+        "error": "holdout",
+        "transactionId": recovery.id,
+        "strategyUsed": recovery.strategy_used,
+        "gatewaysAttempted": 0,
+        "recoveryEngineApplied": False,
+        "ai": recovery.ai,
+        "recommendedAction": recovery.recommended_action,
+        "recommendedActionReason": action_reason(recovery.recommended_action),
+    }
+
+
 def status_body(recovery: Recovery) -> dict[str, Any]:
     body: dict[str, Any] = {
         "transactionId": recovery.id,
@@ -130,6 +151,7 @@ def status_body(recovery: Recovery) -> dict[str, Any]:
     if pending:
         body["nextRetryAt"] = iso(recovery.next_attempt_at)
     body["isSimulated"] = recovery.is_simulated
+    body["holdout"] = recovery.status == HOLDOUT  # Proof Mode's control group: never charged
     return body
 
 

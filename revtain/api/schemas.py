@@ -119,7 +119,10 @@ class ExecuteRequest(_Request):
 class PulseRequest(_Request):
     amount: Amount
     currency: Currency = "USD"
-    transactionId: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    transactionId: Annotated[str | None, Field(min_length=1, max_length=128, description=(
+        "Your own id of the payment. When it is the transactionId of a Proof Mode holdout, or the "
+        "idempotencyKey that holdout was reported with, the held-out invoice counts as paid without Revtain."
+    ))] = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)
@@ -167,11 +170,69 @@ class Queued(BaseModel):
 
 
 class Holdout(BaseModel):
+    """200 for Proof Mode's control group: Revtain makes no attempt, now or later."""
+
     success: Literal[False]
     status: Literal["holdout"]
     holdout: Literal[True]
     message: str
+    error: Literal["holdout"]
     transactionId: str
+    strategyUsed: Literal["holdout"]
+    gatewaysAttempted: Literal[0]
+    recoveryEngineApplied: Literal[False]
+    ai: Ai
+    recommendedAction: RecommendedAction
+    recommendedActionReason: str
+
+
+class HoldoutEvent(BaseModel):
+    """The ``recovery.holdout`` webhook: Proof Mode's control group, no attempt made or to be made."""
+
+    event: Literal["recovery.holdout"]
+    clientId: str
+    paymentMethodToken: str
+    amount: int
+    currency: str
+    customerEmail: str | None
+    message: str
+    holdout: Literal[True]
+    revtainTransactionId: str
+    idempotencyKey: str | None = Field(default=None, description="Present when execute was given one")
+    isSimulated: Literal[True] | None = Field(default=None, description="Present (true) for simulateOutcome")
+    eventId: str
+
+
+class PreRetryQuestion(BaseModel):
+    """What the pre-retry check asks the merchant's URL before a scheduled retry (signed like a webhook;
+    ``webhook-id`` is the ``checkId``)."""
+
+    event: Literal["recovery.pre_retry_check"]
+    checkId: str
+    revtainTransactionId: str
+    idempotencyKey: str | None
+    amount: int
+    currency: str
+    customerEmail: str | None
+    paymentMethodToken: str
+    retryNumber: int = Field(ge=1, description="Which scheduled retry this is, from 1")
+    attemptsSoFar: int = Field(ge=0, description="Gateway attempts made for this recovery so far")
+    lastDeclineCode: str | None
+    source: str | None = Field(description="The billing platform of a connector's recovery, else null")
+    sourceInvoice: str | None = Field(description="The platform's invoice, else null")
+    failedAt: str = Field(description="When the payment was reported failed (ISO 8601 UTC)")
+    answerWithinSeconds: float = Field(description="No answer in time: the retry goes ahead")
+
+
+class PreRetryAnswer(BaseModel):
+    """The merchant's answer, with a 2xx status. Anything else (another status, a redirect, another
+    body, no answer in time) lets the retry go ahead."""
+
+    action: Literal["proceed", "skip"]
+    reason: str | None = Field(default=None, description=(
+        '"paid_elsewhere" closes the recovery as paid (succeeded, strategyUsed "paid_elsewhere"); any '
+        'other reason matching ^[a-z0-9_]{1,64}$, e.g. "subscription_cancelled", closes it as failed with '
+        'that reason and stops its dunning; missing or unusable: "merchant_skipped"'))
 
 
 class Blocked(BaseModel):
@@ -214,6 +275,7 @@ class Status(BaseModel):
     pending: bool
     nextRetryAt: str | None = None
     isSimulated: bool
+    holdout: bool = Field(description="Proof Mode's control group: Revtain never charges it")
 
 
 class PulseResult(BaseModel):
@@ -319,7 +381,8 @@ class OutcomeResult(BaseModel):
 
 def schema_components() -> dict[str, Any]:
     models = [
-        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, Blocked, Duplicate,
+        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, HoldoutEvent, PreRetryQuestion,
+        PreRetryAnswer, Blocked, Duplicate,
         RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
         OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
     ]

@@ -42,7 +42,7 @@ from ..models.connector import RECEIVED as EVENT_RECEIVED
 from ..models.recovery import FAILED as RECOVERY_FAILED
 from ..models.recovery import PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from ..queues import enqueue_deliveries
-from ..recovery import finish
+from ..recovery import finish, proof_mode
 from ..recovery.new_card import PLATFORM_RETRIES, card_updated_event, take_new_card
 from ..recovery.start import ExecuteInput, start
 from . import MODULES, accounts
@@ -171,6 +171,8 @@ def _payment_succeeded(client: Client, event: ConnectorEvent, fact: PaymentSucce
         transaction_id=(fact.transaction_ref or fact.invoice_ref or event.event_id)[:128],
         amount=fact.amount, currency=fact.currency[:3].upper(), created_at=now,
     ))
+    if recovery is not None and proof_mode.mark_paid(recovery, event.platform, now):
+        return _finish(event, PROCESSED, outcome="holdout_paid_elsewhere", recovery_id=recovery.id)
     if recovery is not None and recovery.status in REOPENABLE:
         delivery = finish.paid_elsewhere(client, recovery, now, fact.transaction_ref)
         return _finish(event, PROCESSED, outcome="closed_paid_elsewhere", recovery_id=recovery.id,

@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    FloatField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -30,7 +31,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..models.recovery import BLOCKED, FAILED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from ..models.recovery import BLOCKED, FAILED, HOLDOUT, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from ..models.user import ROLES
 from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -47,7 +48,7 @@ def _choices(pairs) -> list:
 
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-STATUSES = (PROCESSING, QUEUED, SUCCEEDED, FAILED, BLOCKED, UNKNOWN)
+STATUSES = (PROCESSING, QUEUED, SUCCEEDED, FAILED, BLOCKED, UNKNOWN, HOLDOUT)
 
 
 def _strip(value):
@@ -113,6 +114,28 @@ class GeneralSettingsForm(FlaskForm):
     def validate_timezone(self, field) -> None:
         if field.data not in available_timezones():
             raise ValidationError(f"Unknown IANA time zone {field.data!r} (e.g. Europe/Paris).")
+
+
+class ProofModeForm(FlaskForm):
+    enabled = BooleanField("Proof Mode on")
+    share = IntegerField(
+        "Control group share (%)",
+        validators=[InputRequired("Enter a share from 1 to 50."),
+                    NumberRange(1, 50, "The share must be from %(min)s to %(max)s %%.")],
+        description="Customers in the control group get no retry and no dunning email: turn this on only "
+                    "with the merchant's written agreement. Typically 10; at most 50.",
+    )
+    submit = SubmitField("Save Proof Mode")
+
+
+class PreRetryCheckForm(FlaskForm):
+    url = URLField("Pre-retry check URL", validators=[Optional(), Length(max=2048)], filters=[_strip],
+                   description="HTTPS URL asked before each scheduled retry whether to go ahead, signed like "
+                               "the webhooks. Leave empty to retry without asking.")
+    timeout = FloatField("Answer within (seconds)", validators=[
+        Optional(), NumberRange(0.5, 10, "The timeout must be from %(min)s to %(max)s seconds.")],
+        description="Without an answer in time the retry goes ahead. Empty: 3 seconds.")
+    submit = SubmitField("Save pre-retry check")
 
 
 class DomainForm(FlaskForm):

@@ -9,8 +9,10 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from ..clock import iso
 from ..extensions import db
-from ..models import ConnectorEvent, Recovery, WebhookEvent
+from ..models import ConnectorEvent, PreRetryCheck, Recovery, WebhookEvent
+from ..recovery.proof_mode import assignment_of
 from . import bp, client_zone, current_client
 from .auth import requires
 from .forms import RecoveryFilterForm, ReplayForm
@@ -82,6 +84,7 @@ def timeline(recovery: Recovery) -> list[Entry]:
         "Simulated": "yes" if recovery.is_simulated else "no",
         **({"Source": f"{recovery.source} invoice {recovery.source_ref}"} if recovery.source else {}),
     })]
+    entries.extend(_proof_mode_entries(recovery))
     platform_events = db.session.execute(
         select(ConnectorEvent)
         .where(ConnectorEvent.client_id == recovery.client_id, ConnectorEvent.recovery_id == recovery.id)
@@ -93,6 +96,7 @@ def timeline(recovery: Recovery) -> list[Entry]:
             "Event id": received.event_id,
             "What Revtain did": (received.outcome or received.status).replace("_", " "),
         }))
+    entries.extend(_pre_retry_entries(recovery))
     for attempt in recovery.attempts:
         entries.append(Entry(attempt.created_at, "attempt", f"Attempt {attempt.seq}: {attempt.outcome}", {
             "Gateway": attempt.gateway,
@@ -117,6 +121,42 @@ def timeline(recovery: Recovery) -> list[Entry]:
     if recovery.next_attempt_at and not recovery.is_final:
         entries.append(Entry(recovery.next_attempt_at, "scheduled", "Next retry scheduled", {
             "Reason": recovery.retry_reason or "-",
+        }))
+    return entries
+
+
+def _proof_mode_entries(recovery: Recovery) -> list[Entry]:
+    assignment = assignment_of(recovery)
+    if assignment is None:
+        return []
+    held_out = assignment.proof_group == "control"
+    entries = [Entry(assignment.assigned_at, "proof", f"Proof Mode: {assignment.proof_group} group", {
+        "Control share": f"{assignment.share} %",
+        "What Revtain does": "nothing: no attempt, no retry, no dunning" if held_out else "recovers as usual",
+        "Counted in the report from": iso(assignment.window_ends_at),
+    })]
+    if assignment.paid_at:
+        entries.append(Entry(assignment.paid_at, "proof", "Paid without Revtain",
+                             {"Reported by": assignment.paid_via or "-"}))
+    return entries
+
+
+def _pre_retry_entries(recovery: Recovery) -> list[Entry]:
+    checks = db.session.execute(
+        select(PreRetryCheck)
+        .where(PreRetryCheck.client_id == recovery.client_id, PreRetryCheck.recovery_id == recovery.id)
+        .order_by(PreRetryCheck.asked_at)
+    ).scalars()
+    entries = []
+    for check in checks:
+        answer = f"skip ({check.reason})" if check.decision == "skip" else "go ahead"
+        entries.append(Entry(check.asked_at, "check", f"Pre-retry check {check.retry_number}: {answer}", {
+            "Check id": check.id,
+            "URL": check.url,
+            "HTTP status": check.status_code or "-",
+            "Answered in": f"{check.duration_ms} ms",
+            "Answer": check.response_excerpt or "-",
+            **({"Problem": check.error} if check.error else {}),
         }))
     return entries
 

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Client, OrganicSuccess, Recovery
 from ..models.recovery import FAILED, SUCCEEDED
 from ..recovery.finish import PAID_ELSEWHERE
+from ..recovery.proof_report import proof_of_lift
 from . import bp, client_zone, current_client
 from .auth import requires
 
@@ -93,5 +94,6 @@ def cfo_report():
         error = "Choose a month as YYYY-MM."
     if not month or error:
         month = clock_now().astimezone(client_zone(client)).strftime("%Y-%m")
+    proof = proof_of_lift(client, min(clock_now(), month_bounds(client, month)[1]))
     return render_template("dashboard/report.html", summary=summarise(client, month), month=month,
-                           error=error), 400 if error else 200
+                           proof=proof, error=error), 400 if error else 200

@@ -15,6 +15,10 @@ from ..cardupdate.links import public_host
 from ..extensions import db
 from ..models import ApiKey, Client
 from ..onboarding import OnboardingError, connector_urls, rotate_keys, validate_webhook_url
+from ..recovery.pre_retry import PreRetryCheckError
+from ..recovery.pre_retry import configure as configure_pre_retry_check
+from ..recovery.proof_mode import ProofModeError
+from ..recovery.proof_mode import configure as configure_proof_mode
 from . import bp, current_client
 from .auth import can, requires
 from .forms import (
@@ -22,6 +26,8 @@ from .forms import (
     DomainCheckForm,
     DomainForm,
     GeneralSettingsForm,
+    PreRetryCheckForm,
+    ProofModeForm,
     RotateKeysForm,
     WebhookUrlForm,
 )
@@ -30,6 +36,8 @@ FORMS = {
     "webhook": WebhookUrlForm,
     "rotate": RotateKeysForm,
     "general": GeneralSettingsForm,
+    "proof": ProofModeForm,
+    "precheck": PreRetryCheckForm,
     "domain": DomainForm,
     "check": DomainCheckForm,
     "branding": BrandingForm,
@@ -41,6 +49,8 @@ def _defaults(client: Client) -> dict[str, dict]:
         "webhook": {"url": client.webhook_url},
         "general": {"billing_cycle_day": client.billing_cycle_day, "timezone": client.timezone,
                     "dunning_enabled": client.dunning_enabled, "dunning_channel": client.dunning_channel},
+        "proof": {"enabled": client.proof_mode_enabled, "share": client.proof_mode_share},
+        "precheck": {"url": client.pre_retry_check_url, "timeout": client.pre_retry_check_timeout},
         "domain": {"domain": client.card_update_domain},
         "branding": {"brand_name": client.brand_name, "brand_logo_url": client.brand_logo_url,
                      "brand_primary_color": client.brand_primary_color},
@@ -122,6 +132,45 @@ def save_general():
     db.session.commit()
     flash("Settings saved.", "success")
     return redirect(url_for("dashboard.settings"))
+
+
+@bp.post("/settings/proof-mode")
+@requires("settings")
+def save_proof_mode():
+    client = current_client()
+    form = _submitted("proof")
+    if form.validate_on_submit():
+        try:
+            configure_proof_mode(client, enabled=bool(form.enabled.data), share=form.share.data)
+        except ProofModeError as exc:
+            form.share.errors.append(str(exc).capitalize() + ".")
+        else:
+            db.session.commit()
+            flash(f"Proof Mode is on: {client.proof_mode_share} % of customers are held out." if
+                  client.proof_mode_enabled else "Proof Mode is off.", "success")
+            return redirect(url_for("dashboard.settings"))
+    return _page(client, ("proof", form), 400)
+
+
+@bp.post("/settings/pre-retry-check")
+@requires("settings")
+def save_pre_retry_check():
+    client = current_client()
+    form = _submitted("precheck")
+    if form.validate_on_submit():
+        try:
+            configure_pre_retry_check(client, url=form.url.data or None, timeout=form.timeout.data)
+        except PreRetryCheckError as exc:
+            message = str(exc)
+            field = form.timeout if "timeout" in message else form.url
+            field.errors.append(message[:1].upper() + message[1:] + ".")
+        else:
+            db.session.commit()
+            flash("Pre-retry check saved: Revtain asks before each scheduled retry."
+                  if client.pre_retry_check_url
+                  else "Pre-retry check off: scheduled retries go ahead without asking.", "success")
+            return redirect(url_for("dashboard.settings"))
+    return _page(client, ("precheck", form), 400)
 
 
 @bp.post("/settings/domain")

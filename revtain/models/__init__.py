@@ -5,7 +5,9 @@ from .client import ApiKey, Client
 from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
 from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
+from .pre_retry import PreRetryCheck
 from .prediction import Prediction
+from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
 from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
@@ -27,7 +29,9 @@ __all__ = [
     "MessageTemplate",
     "OrganicSuccess",
     "OutcomeStat",
+    "PreRetryCheck",
     "Prediction",
+    "ProofAssignment",
     "RateLimitWindow",
     "Recovery",
     "TemplateVersion",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -38,6 +38,13 @@ class Client(db.Model):
     brand_name: Mapped[str | None] = mapped_column(String(200))
     brand_logo_url: Mapped[str | None] = mapped_column(String(2048))
     brand_primary_color: Mapped[str | None] = mapped_column(String(7))
+    # Proof Mode (contract 9.4): off by default; the share of customers held out, in percent.
+    proof_mode_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    proof_mode_share: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Pre-retry check (revtain/recovery/pre_retry.py): asked before each scheduled retry; the
+    # timeout in seconds, None for PRE_RETRY_CHECK_TIMEOUT.
+    pre_retry_check_url: Mapped[str | None] = mapped_column(String(2048))
+    pre_retry_check_timeout: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="client")

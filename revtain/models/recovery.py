@@ -26,6 +26,8 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 BLOCKED = "blocked"
 UNKNOWN = "unknown"
+# Proof Mode's control group: Revtain never charges it; the API reports "unknown", not pending.
+HOLDOUT = "holdout"
 FINAL_STATES = (SUCCEEDED, FAILED, BLOCKED)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..dunning.scheduling import recovery_changed
+from ..dunning.scheduling import cancel_for, recovery_changed
 from ..engine.declines import classify
 from ..models import Client, Recovery
 from ..models.recovery import BLOCKED, FAILED, QUEUED, SUCCEEDED
@@ -85,3 +85,24 @@ def block(client: Client, recovery: Recovery, now: datetime, decline_code: str) 
         recovery.recommended_action = "manual_review"
     recovery_changed(client, recovery, now)  # fraud: cancelled; new card/authentication: scheduled
     return emit(client, payloads.recovery_blocked(recovery), recovery_id=recovery.id)
+
+
+WITHDRAWN = "withdrawn"
+
+
+def withdraw(client: Client, recovery: Recovery, now: datetime, reason: str, trigger: str) -> str | None:
+    """The merchant called the recovery off (its pre-retry check said skip, e.g. the subscription
+    was cancelled): closed as failed with ``reason`` as its error, pending dunning cancelled and
+    none scheduled, nothing learned (the issuer said nothing). ``recovery.failed`` fires while
+    dunning is enabled, its ``declineCode`` still the last decline and ``reason`` beside it."""
+    _close(recovery, FAILED, now)
+    recovery.error = reason
+    recovery.recommended_action = None
+    cancel_for(recovery, now, WITHDRAWN)
+    if not client.dunning_enabled:
+        return None
+    payload = payloads.recovery_failed(recovery, trigger)
+    payload["declineCode"] = recovery.last_decline_code
+    payload["message"] = f"Closed by the merchant: {reason}."
+    payload["reason"] = reason
+    return emit(client, payload, recovery_id=recovery.id)

@@ -16,7 +16,7 @@ from ..gateways import ChargeRequest, ChargeResult
 from ..models import Attempt, Client, Recovery
 from ..models.recovery import PROCESSING, QUEUED, UNKNOWN
 from ..queues import enqueue_deliveries
-from . import cascade, finish
+from . import cascade, finish, pre_retry
 from .settle import Kind, await_reconciliation, settle
 
 TRIGGER = "scheduled_retry"
@@ -29,6 +29,8 @@ def run_scheduled_attempt(recovery_id: str) -> str:
         return "skipped"
     recovery = db.session.get(Recovery, recovery_id)
     client = db.session.get(Client, recovery.client_id)
+    if pre_retry.closes(client, recovery):  # the merchant's pre-retry check said skip
+        return "skipped_by_merchant"
     now = clock_now()
     if recovery.status == UNKNOWN:
         kind, delivery = reconcile(client, recovery, now)

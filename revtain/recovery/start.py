@@ -23,11 +23,11 @@ from ..gateways.test import GATEWAY_FAILURE_AMOUNT, test_card_brand
 from ..models import Client, Recovery
 from ..models.recovery import PROCESSING
 from ..queues import enqueue_deliveries
-from . import cascade, finish
+from . import cascade, finish, proof_mode
 from .learning import assessment
 from .settle import queue, settle
 
-Kind = Literal["recovered", "failed", "queued", "unknown", "blocked", "duplicate"]
+Kind = Literal["recovered", "failed", "queued", "unknown", "blocked", "duplicate", "holdout"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,8 @@ def _act(
     now: datetime,
     deliveries: list[str | None],
 ) -> Kind:
+    if proof_mode.holds_out(client, recovery, now, deliveries):  # Proof Mode's control group
+        return "holdout"
     if recovery.is_simulated:
         return _simulate(client, recovery, data.simulate_outcome, decline, now, deliveries)
 

@@ -8,6 +8,7 @@ mid-try, the row is due again when the lease ends.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import requests
@@ -22,6 +23,45 @@ from ..models import Client, WebhookDelivery, WebhookTry
 from ..models.webhook import DELIVERED, EXHAUSTED, PENDING
 from . import signing
 
+MAX_REPLY_BYTES = 64 * 1024  # what is read of a merchant's answer; the rest is never downloaded
+
+
+@dataclass(frozen=True)
+class Reply:
+    status_code: int | None
+    text: str | None  # the start of the answer's body
+    error: str | None  # None for a 2xx answer read in time
+    duration_ms: int
+
+
+def post_to_merchant(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
+    """POST signed bytes to a URL a merchant gave us: webhooks and pre-retry checks both go through
+    here, so whatever guards a merchant's URL guards them all. Redirects are not followed; only a
+    2xx whose body arrives within ``timeout`` seconds (the whole answer, not each read) counts."""
+    started = time.monotonic()
+    status_code: int | None = None
+    text: str | None = None
+    error: str | None = None
+    try:
+        with outbound.session().post(url, data=body, headers=headers, timeout=timeout,
+                                     allow_redirects=False, stream=True) as response:
+            status_code = response.status_code
+            content = bytearray()
+            for chunk in response.iter_content(8192):
+                content += chunk
+                if time.monotonic() - started > timeout:
+                    raise requests.Timeout(f"no complete answer within {timeout:g} s")
+                if len(content) >= MAX_REPLY_BYTES:
+                    break
+            text = bytes(content[:MAX_REPLY_BYTES]).decode(response.encoding or "utf-8", errors="replace")
+        if 300 <= status_code < 400:
+            error = f"HTTP {status_code}: a redirect, which Revtain does not follow (use the final URL)"
+        elif not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except requests.RequestException as exc:
+        error = outbound.describe(exc)
+    return Reply(status_code, text, error, int((time.monotonic() - started) * 1000))
+
 
 def deliver(delivery_id: str) -> str:
     if not claim(WebhookDelivery, delivery_id, "next_try_at", WebhookDelivery.status == PENDING):
@@ -34,23 +74,9 @@ def deliver(delivery_id: str) -> str:
     started_at = clock_now()
     headers = signing.headers(secret, event_id, int(started_at.timestamp()), body)
 
-    started = time.monotonic()
-    status_code: int | None = None
-    error: str | None = None
-    excerpt: str | None = None
-    try:
-        response = outbound.session().post(
-            url, data=body, headers=headers, timeout=current_app.config["WEBHOOK_TIMEOUT"],
-        )
-        status_code = response.status_code
-        excerpt = response.text[:500]
-        if 300 <= status_code < 400:
-            error = f"HTTP {status_code}: a redirect, which Revtain does not follow (use the final URL)"
-        elif not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
-    except requests.RequestException as exc:
-        error = outbound.describe(exc)
-    duration_ms = int((time.monotonic() - started) * 1000)
+    reply = post_to_merchant(url, body, headers, current_app.config["WEBHOOK_TIMEOUT"])
+    status_code, error, duration_ms = reply.status_code, reply.error, reply.duration_ms
+    excerpt = reply.text[:500] if reply.text is not None else None
 
     delivery = db.session.get(WebhookDelivery, delivery_id)
     number = delivery.tries + 1

@@ -7,9 +7,10 @@ from typing import Any
 
 from ..clock import iso
 from ..engine.declines import action_reason
-from ..models import Recovery
+from ..models import Client, Recovery
 
 BLOCKED_MESSAGE = "Transaction blocked by Revtain Risk Engine to protect Merchant Health."
+HOLDOUT_MESSAGE = "Proof mode control group: Revtain made no recovery attempt for this payment."
 
 
 def _tail(recovery: Recovery, trigger: str | None) -> dict[str, Any]:
@@ -77,4 +78,20 @@ def card_updated(old_token: str, new_token: str, recovery: Recovery | None, now:
         "customerEmail": recovery.customer_email if recovery else None,
         "updatedAt": iso(now),
         **({"revtainTransactionId": recovery.id} if recovery else {}),
+    }
+
+
+def recovery_holdout(client: Client, recovery: Recovery) -> dict[str, Any]:
+    """Proof Mode's control group: the docs' keys first, then ours (``holdout``, the transaction)."""
+    return {
+        "event": "recovery.holdout",
+        "clientId": client.id,
+        "paymentMethodToken": recovery.payment_method_token,
+        "amount": recovery.amount,
+        "currency": recovery.currency,
+        "customerEmail": recovery.customer_email,
+        "message": HOLDOUT_MESSAGE,
+        "holdout": True,
+        "revtainTransactionId": recovery.id,
+        **_tail(recovery, None),
     }

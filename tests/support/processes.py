@@ -33,6 +33,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def revtain_settings(database_url: str, redis_url: str, instance_dir: str, encryption_key: str,
+                     **extra: object) -> dict[str, object]:
+    """The ``REVTAIN_*`` variables of a stack on the suite's database and Redis: a ladder of 1, 2
+    and 3 seconds for queued test-gateway retries, a scheduler tick every 0.2 s, plus ``extra``
+    (``REVTAIN_`` added to each name)."""
+    return {
+        "REVTAIN_DATABASE_URL": database_url,
+        "REVTAIN_REDIS_URL": redis_url,
+        "REVTAIN_ENCRYPTION_KEY": encryption_key,
+        "REVTAIN_SECRET_KEY": "e2e-secret",
+        "REVTAIN_INSTANCE_PATH": instance_dir,
+        "REVTAIN_TEST_GATEWAY_RETRY_LADDER": "[1, 2, 3]",
+        "REVTAIN_SCHEDULER_INTERVAL_SECONDS": "0.2",
+        **{f"REVTAIN_{name}": value for name, value in extra.items()},
+    }
+
+
 def process_env(settings: Mapping[str, object]) -> dict[str, str]:
     """The inherited environment without any ``REVTAIN_*`` variable, plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVTAIN_")}
