@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import clock, config, crypto, redis_conn
+from . import clock, config, crypto, http_hardening, outbound, redis_conn
 from .extensions import db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -48,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     clock.init_app(app)
     crypto.init_app(app)
+    outbound.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     redis_conn.init_app(app)
@@ -70,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .api import errors as api_errors
 
     api_errors.init_app(app)
+    http_hardening.init_app(app)
     app.register_blueprint(api_bp)
     from .api.paywall import snippet_bp
 

@@ -303,6 +303,24 @@ def users_add(client_id: str, email: str, role: str, password_stdin: bool) -> No
                f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/dashboard/login")
 
 
+@users_group.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for a dashboard user; every session of theirs ends."""
+    from .dashboard.accounts import AccountError, reset_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = reset_password(email, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"New password set for {user.email}; their other sessions were ended.")
+
+
 @click.group("connectors", cls=AppGroup)
 def connectors_group() -> None:
     """Billing-platform connectors (Chargebee, Recurly, Stripe Billing, Braintree, Zuora, ReCharge)."""

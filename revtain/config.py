@@ -33,11 +33,16 @@ DEFAULTS: dict[str, Any] = {
     "LOOKUP_RATE_LIMIT": "300 per minute",
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
     "TRUSTED_PROXIES": 0,
+    # Strict-Transport-Security on every HTTPS response, in seconds (0: not sent).
+    "HSTS_MAX_AGE": 31536000,
     # Webhook delivery: offsets in seconds from the first try (Decision 9).
     "WEBHOOK_SCHEDULE": [0, 2, 8, 60, 300, 1800, 7200, 21600, 43200, 86400],
     "WEBHOOK_TIMEOUT": 10.0,
     # Allow http:// webhook URLs (always allowed for loopback hosts in development).
     "WEBHOOK_ALLOW_HTTP": False,
+    # Development only: let merchant URLs (webhooks) reach loopback and private networks, for local
+    # receivers and the dev inbox. None: on in development, off in production (where on is refused).
+    "ALLOW_PRIVATE_DESTINATIONS": None,
     # Smart retries (revtain/engine/retry_plan.py): window and budget, per client when set there.
     "RETRY_WINDOW_DAYS": 21,
     "RETRY_MAX_ATTEMPTS": 8,
@@ -51,14 +56,18 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_AFTER_SECONDS": [60, 300, 1800, 7200],
     # Velocity window for the same card and amount (Decision 10).
     "VELOCITY_WINDOW_SECONDS": 300,
-    # A claimed row becomes due again after this many seconds if its job died.
+    # A claimed row becomes due again after this many seconds if its job died; the scheduler
+    # enqueues it again at once, whatever RQ says about the dead job (revtain/scheduler.py).
     "CLAIM_LEASE_SECONDS": 120,
-    # The scheduler enqueues a due row again when its job has not claimed it after this long.
+    # The scheduler enqueues a due row again when its job has not claimed it after this long and
+    # is no longer in its queue (a worker took it and died before starting it, or Redis lost it).
     "REENQUEUE_AFTER_SECONDS": 60,
     "SCHEDULER_INTERVAL_SECONDS": 1.0,
     "SCHEDULER_BATCH_SIZE": 500,
     # Card-update links (contract 3.5).
     "CARD_UPDATE_LINK_TTL_SECONDS": 72 * 3600,
+    # Requests for card-update links that do not exist, per client IP (token guessing).
+    "CARD_UPDATE_GUESS_RATE_LIMIT": "20 per 10 minutes",
     # Outbox for emails in development: used when MAIL_SMTP_HOST is not set (instance/outbox/).
     "MAIL_OUTBOX": None,
     # Dunning emails over SMTP (revtain/dunning/mailer.py). MAIL_SMTP_TLS: "starttls" | "ssl" | "none".

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import credentials
+from . import credentials, outbound
 from .clock import now as clock_now
-from .config import is_production
 from .crypto import encrypt
 from .dunning.sequences import install_default_templates
 from .extensions import db
@@ -62,16 +60,14 @@ def connector_urls(client_id: str) -> dict[str, str]:
 
 
 def validate_webhook_url(url: str | None) -> str | None:
+    """The URL to save, or ``OnboardingError``: https, and a public destination (``outbound``)."""
     if not url:
         return None
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    allow_http = current_app.config["WEBHOOK_ALLOW_HTTP"] or (loopback and not is_production(current_app))
-    if parts.scheme != "https" and not (parts.scheme == "http" and allow_http):
-        raise OnboardingError(f"webhook URL must use https:// (got {url!r})")
-    if not parts.hostname:
-        raise OnboardingError(f"webhook URL has no host: {url!r}")
-    return url
+    try:
+        return outbound.check_url(url, allow_private=outbound.private_allowed(),
+                                  allow_http=current_app.config["WEBHOOK_ALLOW_HTTP"])
+    except outbound.Refused as exc:
+        raise OnboardingError(f"webhook URL {exc.reason}") from None
 
 
 def _validate(

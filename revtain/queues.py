@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 import redis
 from rq import Queue
-from rq.job import Job
 
 from .redis_conn import connection
 
@@ -35,33 +34,32 @@ def queue(name: str) -> Queue:
     return Queue(name, connection=connection())
 
 
-# One job id per row, so the scheduler can tell whether a row's job is still waiting in Redis.
+# One job id per row, so the scheduler can tell whether a row's job is still waiting in its queue.
 _JOB_KIND = {DELIVER_WEBHOOK: "delivery", RUN_RECOVERY_RETRY: "recovery", SEND_DUNNING_MESSAGE: "message",
              PROCESS_CONNECTOR_EVENT: "connector-event", SEND_ALERT: "alert"}
-_WAITING = {b"queued", b"started", b"deferred", b"scheduled"}
 
 
 def job_id(func: str, row_id: str) -> str:
     return f"{_JOB_KIND[func]}-{row_id}"
 
 
-def _still_waiting(q: Queue, func: str, ids: list[str]) -> set[str]:
-    pipe = q.connection.pipeline(transaction=False)
-    for row_id in ids:
-        pipe.hget(Job.key_for(job_id(func, row_id)), "status")
-    return {row_id for row_id, status in zip(ids, pipe.execute(), strict=True) if status in _WAITING}
+def _in_queue(q: Queue, func: str, ids: list[str]) -> set[str]:
+    """The rows whose job id is in the queue's list: a worker will still pop those. A job's status
+    is not asked: a worker killed after popping a job leaves it "queued" in no list for ever."""
+    listed = set(q.connection.lrange(q.key, 0, -1))
+    return {row_id for row_id in ids if job_id(func, row_id).encode() in listed}
 
 
-def enqueue_many(queue_name: str, func: str, ids: Iterable[str], skip_waiting: bool = False) -> int:
-    """Enqueue a job per row; with ``skip_waiting``, not for rows whose job is still in Redis
-    (the scheduler re-enqueues only work that was lost, never work that is merely queued)."""
+def enqueue_many(queue_name: str, func: str, ids: Iterable[str], unless_in_queue: bool = False) -> int:
+    """Enqueue a job per row; with ``unless_in_queue``, not for rows whose job still waits in the
+    queue (the scheduler re-enqueues work that was lost, never work that is merely behind)."""
     ids = list(ids)
     if not ids:
         return 0
     q = queue(queue_name)
     try:
-        if skip_waiting:
-            waiting = _still_waiting(q, func, ids)
+        if unless_in_queue:
+            waiting = _in_queue(q, func, ids)
             ids = [row_id for row_id in ids if row_id not in waiting]
         if ids:
             q.enqueue_many(
@@ -74,21 +72,21 @@ def enqueue_many(queue_name: str, func: str, ids: Iterable[str], skip_waiting: b
     return len(ids)
 
 
-def enqueue_deliveries(delivery_ids: Iterable[str | None], skip_waiting: bool = False) -> int:
-    return enqueue_many(WEBHOOKS, DELIVER_WEBHOOK, [d for d in delivery_ids if d], skip_waiting)
+def enqueue_deliveries(delivery_ids: Iterable[str | None], unless_in_queue: bool = False) -> int:
+    return enqueue_many(WEBHOOKS, DELIVER_WEBHOOK, [d for d in delivery_ids if d], unless_in_queue)
 
 
-def enqueue_recovery_retries(recovery_ids: Iterable[str], skip_waiting: bool = False) -> int:
-    return enqueue_many(RECOVERIES, RUN_RECOVERY_RETRY, recovery_ids, skip_waiting)
+def enqueue_recovery_retries(recovery_ids: Iterable[str], unless_in_queue: bool = False) -> int:
+    return enqueue_many(RECOVERIES, RUN_RECOVERY_RETRY, recovery_ids, unless_in_queue)
 
 
-def enqueue_messages(message_ids: Iterable[str], skip_waiting: bool = False) -> int:
-    return enqueue_many(DUNNING, SEND_DUNNING_MESSAGE, message_ids, skip_waiting)
+def enqueue_messages(message_ids: Iterable[str], unless_in_queue: bool = False) -> int:
+    return enqueue_many(DUNNING, SEND_DUNNING_MESSAGE, message_ids, unless_in_queue)
 
 
-def enqueue_connector_events(event_ids: Iterable[str], skip_waiting: bool = False) -> int:
-    return enqueue_many(CONNECTORS, PROCESS_CONNECTOR_EVENT, event_ids, skip_waiting)
+def enqueue_connector_events(event_ids: Iterable[str], unless_in_queue: bool = False) -> int:
+    return enqueue_many(CONNECTORS, PROCESS_CONNECTOR_EVENT, event_ids, unless_in_queue)
 
 
-def enqueue_alerts(notification_ids: Iterable[str], skip_waiting: bool = False) -> int:
-    return enqueue_many(ALERTS, SEND_ALERT, notification_ids, skip_waiting)
+def enqueue_alerts(notification_ids: Iterable[str], unless_in_queue: bool = False) -> int:
+    return enqueue_many(ALERTS, SEND_ALERT, notification_ids, unless_in_queue)

@@ -1,10 +1,18 @@
 """The sweeper: finds due work in the database and enqueues it.
 
-Due rows are marked ``enqueued_at`` so one scheduler tick does not enqueue the same row twice;
-a row whose job never claimed it is looked at again after ``REENQUEUE_AFTER_SECONDS`` and enqueued
-again only if its job is no longer waiting in Redis (Redis flushed, worker lost), so a deep
-backlog never fills Redis with copies of the same job. On PostgreSQL, ``FOR UPDATE SKIP LOCKED``
-lets several schedulers run side by side.
+The database row is the truth, never what RQ says about a job. A due row is enqueued when:
+
+- nobody has enqueued it since it last became due (``enqueued_at`` is empty): a new due time, or
+  a claim whose lease ran out because its job died mid-way. Whatever RQ still says about that job
+  ("started" for ten minutes after a SIGKILL), it is enqueued at once;
+- it was enqueued ``REENQUEUE_AFTER_SECONDS`` ago and nothing has claimed it since, unless its job
+  id is still in its queue's list (a backlog: a worker will pop it). A job popped by a worker that
+  died before starting it is in no list, even though RQ marks it "queued" for ever.
+
+Due rows are stamped ``enqueued_at`` when looked at, so a row is checked at most once per
+``REENQUEUE_AFTER_SECONDS``. A second copy of a job is harmless: the claim lets one run act, and
+the attempt's idempotency key makes a gateway charge at most once. On PostgreSQL,
+``FOR UPDATE SKIP LOCKED`` lets several schedulers run side by side.
 """
 
 from __future__ import annotations
@@ -46,18 +54,21 @@ def _enqueue_due(
 ) -> int:
     stale = now - timedelta(seconds=current_app.config["REENQUEUE_AFTER_SECONDS"])
     query = (
-        select(model.id)
+        select(model.id, model.enqueued_at)
         .where(wanted, due <= now, or_(model.enqueued_at.is_(None), model.enqueued_at <= stale))
         .order_by(due)
         .limit(current_app.config["SCHEDULER_BATCH_SIZE"])
     )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = list(db.session.execute(query).scalars())
-    if ids:
+    rows = db.session.execute(query).all()
+    if rows:
+        ids = [row_id for row_id, _ in rows]
         db.session.execute(update(model).where(model.id.in_(ids)).values(enqueued_at=now))
     db.session.commit()
-    return enqueue(ids, skip_waiting=True)
+    unsent = [row_id for row_id, enqueued_at in rows if enqueued_at is None]
+    unclaimed = [row_id for row_id, enqueued_at in rows if enqueued_at is not None]
+    return enqueue(unsent) + enqueue(unclaimed, unless_in_queue=True)
 
 
 def tick() -> dict[str, int]:

@@ -10,13 +10,16 @@ from sqlalchemy import select
 
 from revtain.dashboard.accounts import create_user
 from revtain.dunning import sequences
+from revtain.dunning.sending import send_message
 from revtain.dunning.sequences import StepSpec
+from revtain.dunning.templates import TemplateError
 from revtain.extensions import db
-from revtain.models import Client, DunningSequence, MessageTemplate, TemplateVersion
+from revtain.models import Client, DunningSequence, Message, MessageTemplate, TemplateVersion
 from revtain.onboarding import onboard
 from tests.support.jobs import sweep
 from tests.support.smtp import smtp_server
 from tests.test_dashboard import PASSWORD, csrf_of, login, text
+from tests.test_template_limits import NESTED_LOOPS
 
 START = "2026-03-17T12:00:00+00:00"
 LINK = re.compile(r"http://revtain\.test/api/recovery/update-card/([A-Za-z0-9_-]+)")
@@ -446,3 +449,66 @@ def test_a_preview_while_redis_is_down_is_a_friendly_503(make_app, merchant, mar
     assert login(someone, "marketing@acme.example").status_code == 302
     r = someone.get("/dashboard/dunning/previews/" + "A" * 43)
     assert r.status_code == 503 and "Try again in a moment" in text(r)
+
+
+# --- a template that would hold a worker is refused wherever it renders (test_template_limits.py) --
+
+
+def test_the_editor_refuses_to_preview_or_save_it(app, marketing, merchant):
+    template_id = copy(marketing, builtin_id(app, merchant.client_id))
+    for action in ("preview", "save"):
+        r = template_form(marketing, template_id, action, html=NESTED_LOOPS)
+        assert r.status_code == 400
+        assert "The template does not render: Html: rendering it takes too much work" in text(r)
+    with app.app_context():
+        assert db.session.get(MessageTemplate, template_id).current_version == 1
+
+
+def test_the_services_refuse_to_save_test_send_or_publish_it(app, merchant, inbox):
+    default = builtin_id(app, merchant.client_id)
+    with app.app_context():
+        client = db.session.get(Client, merchant.client_id)
+        with pytest.raises(TemplateError, match="too much work"):
+            sequences.create_template(client, "Slow", "Subject", NESTED_LOOPS, "text")
+        template = db.session.get(MessageTemplate, default)
+        mine = sequences.copy_template(template, "Mine")
+        with pytest.raises(TemplateError, match="too much work"):
+            sequences.update_template(mine, subject="Subject", html=NESTED_LOOPS, text="text")
+        db.session.rollback()
+        # one saved before the bounds existed: it can be neither test-sent nor published
+        mine.html = NESTED_LOOPS
+        db.session.commit()
+        with pytest.raises(TemplateError, match="too much work"):
+            sequences.test_send(mine, "me@acme.example")
+        sequence = sequences.create_sequence(client, "Main", [StepSpec(mine.id, 0)])
+        with pytest.raises(TemplateError, match="too much work"):
+            sequences.publish(sequence)
+    assert inbox.received == []
+
+
+def test_a_real_send_of_such_a_template_fails_the_message_and_frees_the_worker(app, merchant, inbox):
+    default = builtin_id(app, merchant.client_id)
+    with app.app_context():
+        client = db.session.get(Client, merchant.client_id)
+        template = sequences.copy_template(db.session.get(MessageTemplate, default), "Mine")
+        steps = [StepSpec(template.id, 0)]
+        sequence = sequences.create_sequence(client, "Main", steps, hold_while_retrying=False)
+        sequences.publish(sequence)
+        version = db.session.execute(
+            select(TemplateVersion).where(TemplateVersion.template_id == template.id)
+        ).scalar_one()
+        version.html = NESTED_LOOPS  # as if it had been published before the bounds existed
+        db.session.commit()
+    r = app.test_client().post(
+        "/api/recovery/execute",
+        headers={"X-API-KEY": merchant.api_key},
+        json={"paymentMethodToken": "pm_old", "amount": 4900, "originalDeclineCode": "expired_card",
+              "customerEmail": "jo@example.com"},
+    )
+    assert r.status_code in (200, 202, 403)
+    sweep(app)  # the real scheduler tick and an RQ worker run the send
+    with app.app_context():
+        message = db.session.execute(select(Message)).scalar_one()
+        assert message.status == "failed" and "rendering it takes too much work" in message.error
+        assert send_message(message.id) == "skipped"  # failed for good, not retried
+    assert inbox.received == []

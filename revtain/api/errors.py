@@ -82,6 +82,9 @@ def init_app(app: Flask) -> None:
         body = {"error": messages.get(exc.code or 500, exc.name), "message": exc.description}
         response = jsonify(body)
         response.status_code = exc.code or 500
+        for name, value in exc.get_headers():  # e.g. a 405's Allow
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(Exception)

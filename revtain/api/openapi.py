@@ -10,7 +10,7 @@ from flask import jsonify
 from ..engine.declines import gateways
 from . import bp
 from .lookup import MAX_CODE_LENGTH
-from .schemas import schema_components
+from .schemas import NO_NUL, schema_components
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -54,7 +54,9 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Revtain API",
             "version": "1.0.0",
-            "description": "Recovery of failed subscription payments. Authenticate with X-API-KEY.",
+            "description": "Recovery of failed subscription payments. Authenticate with X-API-KEY. "
+            "No string sent to the recovery and prediction operations may contain a NUL character "
+            "(U+0000): such a request is refused (400, or 404 for a transaction id in the path).",
         },
         "servers": [{"url": "/"}],
         "security": [{"ApiKey": []}],
@@ -100,7 +102,7 @@ def document() -> dict[str, Any]:
                             "name": "transactionId",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "minLength": 1},
+                            "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL},
                         }
                     ],
                     "responses": status_responses,
@@ -114,7 +116,7 @@ def document() -> dict[str, Any]:
                             "name": "idempotencyKey",
                             "in": "query",
                             "required": True,
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": NO_NUL},
                         }
                     ],
                     "responses": status_responses,

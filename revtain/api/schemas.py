@@ -59,9 +59,27 @@ def _amount(value: int, info: ValidationInfo) -> int:
     return value
 
 
+# JSON Schema (ECMA-262) for "text without U+0000", declared on every request string: PostgreSQL
+# text cannot store a NUL, so ``_Request._no_nul`` refuses one with a 400.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _declare_no_nul(schema: dict[str, Any]) -> None:
+    def declare(node: dict[str, Any]) -> None:
+        for branch in node.get("anyOf", ()):
+            declare(branch)
+        if isinstance(node.get("items"), dict):
+            declare(node["items"])
+        if node.get("type") == "string" and "pattern" not in node and "enum" not in node:
+            node["pattern"] = NO_NUL
+
+    for prop in schema.get("properties", {}).values():
+        declare(prop)
+
+
 class _Request(BaseModel):
     # Unknown body fields are ignored (Decision 5).
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_declare_no_nul)
 
     @field_validator("*")
     @classmethod
@@ -82,7 +100,7 @@ class ExecuteRequest(_Request):
     cardOrigin: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$")] = None
     binPrefix: Annotated[str | None, Field(pattern=r"^[0-9]{6,8}$")] = None
     customerEmail: Annotated[
-        str | None, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        str | None, Field(max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
     ] = None
     simulateOutcome: Literal["success", "failed", "blocked"] | None = None
     fallbackPaymentMethodTokens: Annotated[list[Token] | None, Field(max_length=10)] = None

@@ -24,7 +24,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ..clock import now as clock_now
 from ..currencies import exponent
-from ..extensions import db
+from ..extensions import db, limiter
 from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, GatewayUnreachable
 from ..gateways.test import CardRejected, tokenize_test_card
 from ..models import CardUpdateLink, Client, Recovery
@@ -93,7 +93,26 @@ def _usable_link(token: str):
     return client, link
 
 
+def _guess_limit() -> str:
+    return current_app.config["CARD_UPDATE_GUESS_RATE_LIMIT"]
+
+
+def _too_many_guesses(request_limit):
+    response = _page("gone.html", 429, reason="wait")
+    response.headers["Retry-After"] = str(request_limit.limit.get_expiry())
+    return response
+
+
+# Links that do not exist (404) count per client IP, so nobody can try tokens at speed; a real
+# link, used or expired, costs nothing. A 256-bit token cannot be guessed anyway: defence in depth.
+guesses = limiter.shared_limit(
+    _guess_limit, scope="card-update-guesses", key_func=lambda: f"ip:{request.remote_addr}",
+    deduct_when=lambda response: response.status_code == 404, on_breach=_too_many_guesses,
+)
+
+
 @bp.route("/api/recovery/update-card/<token>", methods=["GET", "POST"])
+@guesses
 def card_update_page(token: str):
     found = _usable_link(token)
     if not isinstance(found, tuple):
@@ -110,6 +129,7 @@ def card_update_page(token: str):
 
 
 @bp.get("/api/recovery/update-card/<token>/continue")
+@guesses
 def card_update_continue(token: str):
     """To the billing platform's own card page (Chargebee, Recurly): a 303 to the URL the platform
     gives for this customer now. The link stays usable (the platform tells the connector when the

@@ -1,8 +1,9 @@
 """Stripe Billing: webhooks signed with ``Stripe-Signature``, verified by the ``stripe`` library
-(five minutes of tolerance, as Stripe recommends)."""
+(five minutes of tolerance, as Stripe recommends, either side of now)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +77,18 @@ def read(credentials: Mapping[str, str], headers: Headers, body: bytes) -> Inbou
         raise Unauthorized(f"Stripe-Signature: {exc.user_message or 'does not verify'}") from None
     except UnicodeDecodeError:
         raise BadPayload("the body is not UTF-8") from None
+    _not_from_the_future(headers.get("Stripe-Signature") or "")
     return parse(credentials, body)
+
+
+def _not_from_the_future(header: str) -> None:
+    """The library refuses only old timestamps; the tolerance holds both ways, as for Recurly, so a
+    signed event cannot be kept aside to replay later than five minutes after its time."""
+    stamps = [part.strip()[2:] for part in header.split(",") if part.strip().startswith("t=")]
+    if not stamps or not stamps[0].isdigit():
+        raise Unauthorized("Stripe-Signature: no timestamp")
+    if int(stamps[0]) > time.time() + stripe.Webhook.DEFAULT_TOLERANCE:
+        raise Unauthorized("Stripe-Signature: the timestamp is more than 5 minutes in the future")
 
 
 def parse(credentials: Mapping[str, str], body: bytes, event_type: str | None = None) -> Inbound:

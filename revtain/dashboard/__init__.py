@@ -118,4 +118,4 @@ def index():
     return redirect(url_for("dashboard.recoveries"))
 
 
-from . import alerts, auth, connectors, dunning, recoveries, reports, settings, users, webhooks  # noqa: E402, F401  (routes)
+from . import account, alerts, auth, connectors, dunning, recoveries, reports, settings, users, webhooks  # noqa: E402, F401  (routes)

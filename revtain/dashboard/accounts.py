@@ -1,7 +1,9 @@
 """Dashboard accounts: creating, authenticating and removing a client's team members.
 
-Used by the dashboard's Users page and by ``revtain users add``. Passwords are stored only as
-werkzeug hashes (scrypt); a failed sign-in costs the same whether or not the email exists.
+Used by the dashboard's Users and Account pages and by ``revtain users``. Passwords are stored only
+as werkzeug hashes (scrypt); a failed sign-in costs the same whether or not the email exists.
+Sessions are ended server-side: the session cookie names the user's ``session_version``, which
+signing out, a new password and removal change, so a copied cookie stops working.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import now as clock_now
@@ -74,6 +76,40 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     user.last_login_at = clock_now()
     db.session.commit()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Every session of ``user``, in any browser, stops working now (their cookie names the old
+    version). Signing out does this, as do a new password and removal."""
+    db.session.execute(
+        update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
+    )
+    db.session.commit()
+    db.session.refresh(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password (the current one must be given) and end every other session."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("the current password is not right")
+    check_password(new)
+    if check_password_hash(user.password_hash, new):
+        raise AccountError("the new password must differ from the current one")
+    user.password_hash = _hash(new)
+    db.session.commit()
+    end_sessions(user)
+
+
+def reset_password(email: str, new: str) -> User:
+    """An operator sets a new password for a locked-out person; every session of theirs ends."""
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"no user with email {normalise_email(email)}")
+    check_password(new)
+    user.password_hash = _hash(new)
+    db.session.commit()
+    end_sessions(user)
     return user
 
 

@@ -65,6 +65,27 @@ def _login_limit() -> str:
     return current_app.config.get("DASHBOARD_LOGIN_RATE_LIMIT", "30 per minute")
 
 
+def _account_limit() -> str:
+    return current_app.config.get("DASHBOARD_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
+
+
+def _account_key() -> str:
+    """Failed sign-ins are counted per account too, so that many addresses (a botnet) cannot
+    guess one password; unknown emails are counted alike and tell nothing."""
+    return "login-account:" + accounts.normalise_email(request.form.get("email", ""))[:320]
+
+
+def _too_many_sign_ins(request_limit):
+    form = LoginForm()
+    minutes = max(1, request_limit.limit.get_expiry() // 60)
+    error = (f"Too many failed sign-ins. Wait {minutes} minute{'s' if minutes > 1 else ''} "
+             "and try again, or ask an admin of your team to set a new password.")
+    response = current_app.make_response((render_template("dashboard/login.html", form=form, error=error),
+                                           429))
+    response.headers["Retry-After"] = str(request_limit.limit.get_expiry())
+    return response
+
+
 def _safe_next(target: str | None) -> str:
     # Only paths inside the dashboard: never an absolute or protocol-relative URL.
     if target and target.startswith("/dashboard") and not target.startswith("//") and "\\" not in target:
@@ -73,7 +94,10 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: f"login:{request.remote_addr}")
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: f"login:{request.remote_addr}",
+               on_breach=_too_many_sign_ins)
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, on_breach=_too_many_sign_ins,
+               deduct_when=lambda response: response.status_code == 400)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -98,6 +122,7 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
+    accounts.end_sessions(current_user._get_current_object())  # a copied cookie stops working too
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

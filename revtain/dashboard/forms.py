@@ -176,19 +176,36 @@ class ReplayForm(FlaskForm):
     submit = SubmitField("Replay")
 
 
-class AddUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)], filters=[_strip])
-    role = SelectField("Role", choices=_choices((r, r.capitalize()) for r in ROLES))
-    password = PasswordField("Password", validators=[
+def _new_password(label: str, description: str) -> PasswordField:
+    return PasswordField(label, validators=[
         DataRequired(), Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH,
                                f"The password must be at least {MIN_PASSWORD_LENGTH} characters "
                                f"(and at most {MAX_PASSWORD_LENGTH})."),
-    ], description=f"At least {MIN_PASSWORD_LENGTH} characters")
-    confirm = PasswordField("Repeat password", validators=[
+    ], description=description)
+
+
+def _repeated_password(label: str) -> PasswordField:
+    return PasswordField(label, validators=[
         DataRequired(), EqualTo("password", "The passwords do not match."),
     ])
+
+
+class AddUserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)], filters=[_strip])
+    role = SelectField("Role", choices=_choices((r, r.capitalize()) for r in ROLES))
+    password = _new_password("Password", f"At least {MIN_PASSWORD_LENGTH} characters")
+    confirm = _repeated_password("Repeat password")
     submit = SubmitField("Add user")
 
 
 class RemoveUserForm(FlaskForm):
     submit = SubmitField("Remove")
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    password = _new_password(
+        "New password", f"At least {MIN_PASSWORD_LENGTH} characters. Signs you out everywhere else."
+    )
+    confirm = _repeated_password("Repeat new password")
+    submit = SubmitField("Change password")

@@ -96,7 +96,8 @@ def save_webhook_url():
         try:
             client.webhook_url = validate_webhook_url(form.url.data or None)
         except OnboardingError as exc:
-            form.url.errors.append(str(exc).capitalize() + ".")
+            message = str(exc)  # not .capitalize(): it would lower-case "URL" and names
+            form.url.errors.append(message[:1].upper() + message[1:] + ".")
         else:
             db.session.commit()
             flash("Webhook URL saved." if client.webhook_url

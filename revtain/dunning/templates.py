@@ -1,29 +1,27 @@
 """Rendering the templates marketing edits: a sandboxed, immutable Jinja environment with strict
-undefined variables, autoescaped HTML, the variables a template may use, and the defaults a new
-client starts from.
+undefined variables, autoescaped HTML and bounded work (``sandbox``), the variables a template may
+use, and the defaults a new client starts from.
 
-A template that does not render (a syntax error, an unknown variable, a reach for Python internals)
-raises ``TemplateError`` with a message a person can act on; it is never sent.
+A template that does not render (a syntax error, an unknown variable, a reach for Python internals,
+too much work or text) raises ``TemplateError`` with a message a person can act on; it is never
+saved, published or sent.
 """
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2 import TemplateError as JinjaError
+from jinja2 import TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..currencies import exponent
 from ..engine.declines import classify
+from .sandbox import Renderer, RenderLimit
 
 MAX_TEMPLATE_CHARS = 100_000
-MAX_OUTPUT_CHARS = 500_000
 MAX_SUBJECT_CHARS = 200
 
 VARIABLES = {
@@ -54,32 +52,6 @@ class TemplateError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """No globals (no ``range``, ``cycler``, …), and no way to build huge values with ``*``/``**``."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise SecurityError("exponents above 64 are not allowed")
-            if isinstance(left, int) and isinstance(right, int) and left.bit_length() * abs(right) > 4096:
-                raise SecurityError("that number is too large")
-            return operator.pow(left, right)
-        for seq, times in ((left, right), (right, left)):
-            if (isinstance(seq, str | list | tuple) and isinstance(times, int)
-                    and len(seq) * times > MAX_OUTPUT_CHARS):
-                raise SecurityError("that repetition is too large")
-        return operator.mul(left, right)
-
-
-@cache
-def environment(html: bool) -> _Sandbox:
-    env = _Sandbox(undefined=StrictUndefined, autoescape=html, auto_reload=False)
-    env.globals.clear()
-    return env
-
-
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -87,11 +59,13 @@ class Rendered:
     text: str
 
 
-def _render_part(part: str, source: str, variables: dict[str, Any], *, html: bool) -> str:
+def _render_part(part: str, source: str, variables: dict[str, Any], *, html: bool, renderer: Renderer) -> str:
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateError(part, f"the template is longer than {MAX_TEMPLATE_CHARS} characters")
     try:
-        output = environment(html).from_string(source).render(variables)
+        return renderer.render(html, source, variables)
+    except RenderLimit as exc:
+        raise TemplateError(part, str(exc)) from None
     except TemplateSyntaxError as exc:
         raise TemplateError(part, f"syntax error: {exc.message}", exc.lineno) from None
     except SecurityError as exc:
@@ -104,22 +78,23 @@ def _render_part(part: str, source: str, variables: dict[str, Any], *, html: boo
         raise TemplateError(part, str(exc) or type(exc).__name__) from None
     except Exception as exc:  # anything a template expression can raise (ZeroDivisionError, …)
         raise TemplateError(part, f"{type(exc).__name__}: {exc}") from None
-    if len(output) > MAX_OUTPUT_CHARS:
-        raise TemplateError(part, f"the rendered text is longer than {MAX_OUTPUT_CHARS} characters")
-    return output
 
 
 def render(subject: str, html: str, text: str, variables: dict[str, Any]) -> Rendered:
-    """Render all three parts, or raise ``TemplateError`` for the first that fails."""
-    rendered_subject = " ".join(_render_part("subject", subject, variables, html=False).split())
+    """Render all three parts within one budget (``sandbox``), or raise ``TemplateError`` for the
+    first that fails. Previews, saves, test sends and real sends all render through here."""
+    renderer = Renderer()
+    rendered_subject = " ".join(
+        _render_part("subject", subject, variables, html=False, renderer=renderer).split()
+    )
     if not rendered_subject:
         raise TemplateError("subject", "the subject is empty")
     if len(rendered_subject) > MAX_SUBJECT_CHARS:
         raise TemplateError("subject", f"the subject is longer than {MAX_SUBJECT_CHARS} characters")
     return Rendered(
         subject=rendered_subject,
-        html=_render_part("html", html, variables, html=True),
-        text=_render_part("text", text, variables, html=False),
+        html=_render_part("html", html, variables, html=True, renderer=renderer),
+        text=_render_part("text", text, variables, html=False, renderer=renderer),
     )
 
 

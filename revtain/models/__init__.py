@@ -11,6 +11,7 @@ from .pre_retry import PreRetryCheck
 from .prediction import Prediction
 from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
+from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
 from .stats import OutcomeStat
 from .user import User
@@ -37,6 +38,7 @@ __all__ = [
     "PreRetryCheck",
     "Prediction",
     "ProofAssignment",
+    "RateLimitWindow",
     "Recovery",
     "TemplateVersion",
     "User",

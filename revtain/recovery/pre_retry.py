@@ -103,7 +103,7 @@ class Decision:
 
 def read_answer(reply: Reply) -> Decision:
     if reply.error:
-        return Decision(PROCEED, error=f"{reply.error}; going ahead")
+        return Decision(PROCEED, error=f"{reply.error.rstrip('.')}; going ahead")
     try:
         answer = json.loads(reply.text or "")
     except ValueError:

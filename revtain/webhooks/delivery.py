@@ -14,6 +14,7 @@ from datetime import timedelta
 import requests
 from flask import current_app
 
+from .. import outbound
 from ..alerts import raising as alerts
 from ..clock import now as clock_now
 from ..crypto import decrypt
@@ -23,7 +24,6 @@ from ..models import Client, WebhookDelivery, WebhookTry
 from ..models.webhook import DELIVERED, EXHAUSTED, PENDING
 from . import signing
 
-_http = requests.Session()
 MAX_REPLY_BYTES = 64 * 1024  # what is read of a merchant's answer; the rest is never downloaded
 
 
@@ -44,8 +44,8 @@ def post_to_merchant(url: str, body: bytes, headers: dict[str, str], timeout: fl
     text: str | None = None
     error: str | None = None
     try:
-        with _http.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
-                        stream=True) as response:
+        with outbound.session().post(url, data=body, headers=headers, timeout=timeout,
+                                     allow_redirects=False, stream=True) as response:
             status_code = response.status_code
             content = bytearray()
             for chunk in response.iter_content(8192):
@@ -55,12 +55,12 @@ def post_to_merchant(url: str, body: bytes, headers: dict[str, str], timeout: fl
                 if len(content) >= MAX_REPLY_BYTES:
                     break
             text = bytes(content[:MAX_REPLY_BYTES]).decode(response.encoding or "utf-8", errors="replace")
-        if not 200 <= status_code < 300:
+        if 300 <= status_code < 400:
+            error = f"HTTP {status_code}: a redirect, which Revtain does not follow (use the final URL)"
+        elif not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
-    except requests.Timeout:
-        error = "timed out"
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {str(exc)[:400]}"
+        error = outbound.describe(exc)
     return Reply(status_code, text, error, int((time.monotonic() - started) * 1000))
 
 

@@ -235,6 +235,7 @@ def send_status(app, merchant, transaction_id: str) -> str:
     (lambda body: s.signed(body, secret="whsec_" + "x" * 32), "wrong secret"),
     (lambda body: {"Content-Type": "application/json"}, "no signature"),
     (lambda body: s.signed(body, timestamp=int(__import__("time").time()) - 600), "ten minutes old"),
+    (lambda body: s.signed(body, timestamp=int(__import__("time").time()) + 600), "ten minutes ahead"),
     (lambda body: {**s.signed(body), "Stripe-Signature": "t=1,v1=deadbeef"}, "garbage"),
 ])
 def test_unsigned_or_wrongly_signed_is_401_and_stores_nothing(app, server, merchant, stripe_http, headers,
