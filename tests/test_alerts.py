@@ -148,7 +148,7 @@ def test_a_failed_payment_over_the_threshold_alerts_the_team_on_every_channel(
         f"payment_failed:{tx}",
     )
     assert alert.summary == (
-        "A 49.00 USD payment failed (insufficient_funds): consider reaching out to the customer."
+        "A $49.00 payment failed (insufficient_funds): consider reaching out to the customer."
     )
     assert [(n.channel, n.to_address, n.status, n.tries) for n in notifications(app)] == [
         ("EMAIL", "cfo@acme.example", "sent", 1),
@@ -162,7 +162,7 @@ def test_a_failed_payment_over_the_threshold_alerts_the_team_on_every_channel(
     assert mail["Subject"] == f"[Acme Inc] {alert.summary}"
     assert mail["From"].addresses[0].display_name == "Revtain alerts"
     plain = mail.get_body(("plain",)).get_content()
-    assert "jo@example.com" in plain and "49.00 USD" in plain and tx in plain
+    assert "jo@example.com" in plain and "$49.00" in plain and tx in plain
     assert f"http://revtain.test/dashboard/recoveries/{tx}" in plain
     assert "retry" in plain.lower()  # the advice of its recommendedAction
     html = mail.get_body(("html",)).get_content()
@@ -177,7 +177,7 @@ def test_a_failed_payment_over_the_threshold_alerts_the_team_on_every_channel(
     )
     assert sms.basic_auth == (tw.ACCOUNT_SID, tw.AUTH_TOKEN)
     assert sms.form["To"] == PHONE and sms.form["From"] == tw.FROM_NUMBER
-    assert sms.form["Body"].startswith("Acme Inc: A 49.00 USD payment failed")
+    assert sms.form["Body"].startswith("Acme Inc: A $49.00 payment failed")
     assert "jo@example.com" not in sms.form["Body"]  # no customer email on a lock screen
     assert notifications(app)[2].provider_ref.startswith("SM")
 
@@ -268,11 +268,11 @@ def test_one_incident_alerts_once_even_raised_twice_at_the_same_moment(app, merc
     [
         (
             "fraudulent",
-            "A 10.00 USD payment was blocked (fraudulent): review the account before charging it again.",
+            "A $10.00 payment was blocked (fraudulent): review the account before charging it again.",
         ),
         (
             "authentication_required",
-            "A 10.00 USD payment needs the customer (authentication_required): ask them to "
+            "A $10.00 payment needs the customer (authentication_required): ask them to "
             "update or authenticate their card.",
         ),
     ],

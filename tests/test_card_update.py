@@ -116,7 +116,7 @@ def test_customer_updates_the_card_and_the_open_recovery_is_retried_at_once(
         "csrf": csrf_of(form), "number": "4111 1111 1111 1111", "expiry": "12/30", "cvc": "123"})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert "Visa card ending in 1111" in html and "went through" in html and "49.00 USD" in html
+    assert "Visa card ending in 1111" in html and "went through" in html and "$49.00 USD" in html
 
     run_jobs(app)
     updated, success = receiver.wait_for(2)

@@ -443,7 +443,7 @@ def test_cfo_report(app, client, users, merchant):
         db.session.commit()
     login(client, users["finance"])
     page = text(client.get("/dashboard/reports/cfo?month=2026-03"))
-    assert "49.00 USD" in page and "10.00 EUR" in page and "9.99" not in page
+    assert "$49.00" in page and "€10.00" in page and "9.99" not in page
     assert re.search(r"Recovered</span><strong>2<", page) and re.search(r"Failed</span><strong>1<", page)
     assert "66.7 %" in page and re.search(r"Organic successes</span><strong>1<", page)
     assert client.get("/dashboard/reports/cfo?month=2026-13").status_code == 400

@@ -8,13 +8,12 @@ from revtain.dunning.templates import (
     DEFAULT_TEMPLATES,
     VARIABLES,
     TemplateError,
-    amount_with_currency,
     customer_reason,
-    format_amount,
     preview,
     render,
     sample_variables,
 )
+from revtain.formatting import money, money_with_code
 
 
 def html(source: str, **extra) -> str:
@@ -86,18 +85,31 @@ def test_a_subject_is_one_line():
         (4900, "USD", "$49.00", "$49.00 USD"),
         (5000, "JPY", "¥5,000", "¥5,000 JPY"),
         (123456789, "EUR", "€1,234,567.89", "€1,234,567.89 EUR"),
-        (1500, "KWD", "1.500 KWD", "1.500 KWD"),
-        (1234567, "BHD", "1,234.567 BHD", "1,234.567 BHD"),
+        (1500, "KWD", "KWD1.500", "KWD1.500"),
+        (1234567, "BHD", "BHD1,234.567", "BHD1,234.567"),
         (990, "GBP", "£9.90", "£9.90 GBP"),
         (5, "usd", "$0.05", "$0.05 USD"),
         (250000, "KRW", "₩250,000", "₩250,000 KRW"),
-        (1999, "CHF", "19.99 CHF", "19.99 CHF"),
+        (1999, "CHF", "CHF19.99", "CHF19.99"),
         (4900, "CAD", "CA$49.00", "CA$49.00 CAD"),
     ],
 )
 def test_amounts_are_formatted_for_their_currency(minor, currency, amount, with_code):
-    assert format_amount(minor, currency) == amount
-    assert amount_with_currency(minor, currency) == with_code
+    assert money(minor, currency) == amount
+    assert money_with_code(minor, currency) == with_code
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "locale", "amount"),
+    [
+        (4900, "EUR", "fr", "49,00\u00a0€"),
+        (123456789, "EUR", "de-DE", "1.234.567,89\u00a0€"),
+        (50000, "JPY", "es", "50.000\u00a0JPY"),
+        (4900, "USD", "xx-unknown", "$49.00"),
+    ],
+)
+def test_amounts_follow_the_customers_locale(minor, currency, locale, amount):
+    assert money(minor, currency, locale) == amount
 
 
 def test_the_default_templates_render_with_sample_data():

@@ -119,7 +119,7 @@ def test_a_failed_payment_alerts_the_team_and_puts_the_customer_past_due(live):
     # the scheduler and the worker run out of retries; the alert's email is sent by the worker, from its row
     (mail,) = live.smtp.wait_for(1, TIMEOUT, live.stack.logs)
     assert mail["To"] == "ops@acme.example"
-    assert mail["Subject"].startswith("[Acme Inc] A 49.00 USD payment failed")
+    assert mail["Subject"].startswith("[Acme Inc] A $49.00 payment failed")
     alert = live.stack.wait_until(lambda: live.receiver.events("merchant.alert"), "merchant.alert", TIMEOUT)
     assert alert[0].json["revtainTransactionId"] == tx
     assert alert[0].signature_valid(live.merchant["webhookSigningSecret"])

@@ -7,17 +7,12 @@ from typing import Any
 
 from flask import current_app, render_template
 
-from ..currencies import exponent
 from ..engine.declines import action_reason
+from ..formatting import money
 from ..models import Alert, Client
 from ..models.alert import NEEDS_ATTENTION, PAYMENT_FAILED, TEST, WEBHOOK_DEAD
 
 SMS_LIMIT = 320  # two SMS segments
-
-
-def money(amount: int, currency: str) -> str:
-    digits = exponent(currency)
-    return f"{amount / 10**digits:,.{digits}f} {currency}"
 
 
 def summary(kind: str, details: dict[str, Any]) -> str:

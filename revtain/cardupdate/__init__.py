@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..clock import now as clock_now
-from ..currencies import exponent
 from ..extensions import db, limiter
+from ..formatting import money_with_code
 from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, GatewayUnreachable
 from ..gateways.test import CardRejected, tokenize_test_card
 from ..models import CardUpdateLink, Client, Recovery
@@ -77,8 +77,7 @@ def _page(template: str, status: int, client: Client | None = None, *,
 def _amount(recovery) -> str | None:
     if recovery is None:
         return None
-    digits = exponent(recovery.currency)
-    return f"{recovery.amount / 10**digits:,.{digits}f} {recovery.currency}"
+    return money_with_code(recovery.amount, recovery.currency)
 
 
 def _usable_link(token: str):

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, g, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..currencies import exponent
 from ..extensions import db
+from ..formatting import money
 from ..models import Client
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -36,13 +36,6 @@ def client_zone(client: Client | None) -> ZoneInfo:
         return ZoneInfo(client.timezone if client else "UTC")
     except (ValueError, KeyError):
         return ZoneInfo("UTC")
-
-
-def money(amount: int | None, currency: str | None) -> str:
-    if amount is None or not currency:
-        return "-"
-    digits = exponent(currency)
-    return f"{amount / 10**digits:,.{digits}f} {currency}"
 
 
 @bp.context_processor

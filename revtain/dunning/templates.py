@@ -10,15 +10,14 @@ saved, published or sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError as JinjaError
 from jinja2 import TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from ..currencies import exponent
 from ..engine.declines import classify
+from ..formatting import money, money_with_code
 from .sandbox import Renderer, RenderLimit
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -33,13 +32,6 @@ VARIABLES = {
     "card_update_link": "the customer's single-use link to update their card",
     "decline_reason": "why the payment failed, in plain words for the customer",
 }
-
-SYMBOLS = {
-    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "INR": "₹", "KRW": "₩",
-    "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "HKD": "HK$", "MXN": "MX$", "BRL": "R$", "TWD": "NT$",
-    "ILS": "₪", "VND": "₫", "PHP": "₱", "NGN": "₦", "UAH": "₴", "TRY": "₺", "THB": "฿",
-}
-
 
 class TemplateError(ValueError):
     """A template that cannot be rendered; ``str()`` says which part, where and why."""
@@ -98,23 +90,6 @@ def render(subject: str, html: str, text: str, variables: dict[str, Any]) -> Ren
     )
 
 
-def format_amount(minor_units: int, currency: str) -> str:
-    """``4900, "USD"`` -> ``"$49.00"``; ``5000, "JPY"`` -> ``"¥5,000"``;
-    ``1500, "KWD"`` -> ``"1.500 KWD"`` (no symbol of its own: the code follows)."""
-    currency = currency.upper()
-    digits = exponent(currency)
-    value = Decimal(abs(int(minor_units))).scaleb(-digits)
-    number = f"{value:,.{digits}f}"
-    sign = "-" if minor_units < 0 else ""
-    symbol = SYMBOLS.get(currency)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
-
-
-def amount_with_currency(minor_units: int, currency: str) -> str:
-    formatted = format_amount(minor_units, currency)
-    return formatted if formatted.endswith(currency.upper()) else f"{formatted} {currency.upper()}"
-
-
 def merchant_name(client) -> str:
     return client.brand_name or client.name
 
@@ -130,9 +105,9 @@ def variables(
 ) -> dict[str, Any]:
     return {
         "customer_email": customer_email,
-        "amount": format_amount(amount, currency),
+        "amount": money(amount, currency),
         "currency": currency.upper(),
-        "amount_with_currency": amount_with_currency(amount, currency),
+        "amount_with_currency": money_with_code(amount, currency),
         "merchant_name": merchant,
         "card_update_link": card_update_link,
         "decline_reason": customer_reason(decline_code),
