@@ -62,6 +62,7 @@ def seed(client_id: str) -> None:
     """The known data every figure below is worked out from (see the module's docstring)."""
     client = db.session.get(Client, client_id)
     client.timezone = "Europe/Paris"
+    client.proof_mode_enabled = True  # no invoice counted yet: the section says it is measuring
     r1 = _recovery(
         client_id,
         "2026-03-02T12:00:00",
@@ -259,6 +260,7 @@ def test_summary_trend_and_at_risk(app, merchant):
         for a in r.at_risk
     ] == [("EUR", 2500, 1, 0, 0, 0), ("USD", 5200, 2, 1000, 700, 1)]
     assert r.currencies == ["EUR", "USD"]
+    assert r.proof is not None and r.proof.comparison.in_progress
 
 
 def test_rates_by_family_strategy_and_step_and_days_to_recover(app, merchant):
@@ -333,6 +335,8 @@ def test_csv_rows_in_major_units(app, merchant):
     assert ["dunning_step", "2", "", "recovered_after", "1"] in rows
     assert ["days_to_recover", "", "", "median_days", "3.0"] in rows
     assert ["days_to_recover", "14-29 days", "", "count", "1"] in rows
+    assert ["proof_mode", "treatment", "", "counted_invoices", "0"] in rows
+    assert ["proof_mode", "", "", "verdict", "in_progress"] in rows
     assert all(len(row) == 5 for row in rows)
 
 

@@ -38,14 +38,21 @@ def test_the_report_has_charts_beside_tables(finance):
     page = text(r)
     assert "script" not in r.headers["Content-Security-Policy"]
     assert page.count('role="img"') == 6  # trend in EUR and USD, families, strategies, steps, days
-    for table in ("table-trend-USD", "table-trend-EUR", "table-families", "table-strategies", "table-steps",
-                  "table-days", "table-at-risk"):
+    for table in (
+        "table-trend-USD",
+        "table-trend-EUR",
+        "table-families",
+        "table-strategies",
+        "table-steps",
+        "table-days",
+        "table-at-risk",
+    ):
         assert f'id="{table}"' in page
     assert re.search(r"Recovered</span><strong>3<", page) and "75.0 %" in page and "150.0 %" in page
     march = r"<th scope=\"row\">Mar 2026</th><td>\$116.00</td>\s*<td>\$49.00</td><td>\$20.00</td>"
     assert re.search(march, page)
     assert "$52.00 (2)" in page and "$10.00 (1)" in page and "$7.00 (1)" in page  # recovered, lost, at risk
-    assert "<th scope=\"row\">Step 2</th><td>2</td><td>1</td><td>50.0 %</td>" in page
+    assert '<th scope="row">Step 2</th><td>2</td><td>1</td><td>50.0 %</td>' in page
     assert "3.0 days" in page
     assert 'href="/dashboard/reports/cfo.csv?from=2026-01-01&to=2026-03-16"' in page
 
@@ -71,12 +78,15 @@ def test_csv_export(finance):
     assert not any(row[2] == "EUR" for row in rows)
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ("month=2026-13", "Month must be a month as YYYY-MM."),
-    ("from=2026-03-10&to=2026-03-01", "From must be on or before To."),
-    ("from=yesterday", "From must be a date as YYYY-MM-DD."),
-    ("currency=DOLLARS", "Currency must be a three-letter ISO 4217 code"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("month=2026-13", "Month must be a month as YYYY-MM."),
+        ("from=2026-03-10&to=2026-03-01", "From must be on or before To."),
+        ("from=yesterday", "From must be a date as YYYY-MM-DD."),
+        ("currency=DOLLARS", "Currency must be a three-letter ISO 4217 code"),
+    ],
+)
 def test_bad_filters_get_a_400_with_the_reason(finance, query, message):
     r = finance.get(f"/dashboard/reports/cfo?{query}")
     assert r.status_code == 400 and message in text(r)
