@@ -23,6 +23,10 @@ from ..recovery.proof_mode import assignment_of
 from . import local_time
 
 CARD_UPDATED = "card.updated"
+# Entries at the same moment in cause-and-effect order: the new card, then the emails it stopped,
+# then the attempt with it, the outcome and the webhooks telling the merchant.
+SAME_MOMENT_ORDER = ("created", "proof", "platform", "open", "newcard", "message", "cancelled", "check",
+                     "attempt", "finished", "webhook")
 
 
 @dataclass
@@ -108,7 +112,7 @@ def timeline(recovery: Recovery, zone: ZoneInfo, changes: list[CardChange] | Non
     if recovery.finished_at:
         entries.append(Entry(recovery.finished_at, "finished", f"Finished: {recovery.status}",
                          {"Error": recovery.error} if recovery.error else {}))
-    entries.sort(key=lambda e: (e.at is None, e.at or datetime.max, e.kind == "webhook"))
+    entries.sort(key=lambda e: (e.at is None, e.at or datetime.max, SAME_MOMENT_ORDER.index(e.kind)))
     if recovery.next_attempt_at and not recovery.is_final:
         upcoming.append(Entry(recovery.next_attempt_at, "scheduled", "Next retry scheduled", {
             "Reason": recovery.retry_reason or "-",
@@ -134,8 +138,10 @@ def _message_entries(recovery: Recovery, zone: ZoneInfo) -> tuple[list[Entry], l
     upcoming: list[Entry] = []
     for message, position in rows:
         name = f"{_channel(message)} (dunning step {position})"
+        # send_at is cleared once the message is sent or cancelled: only a pending one has a due time
         past.append(Entry(message.created_at, "message", f"{name} scheduled", {
-            "To": message.to_address, "Due": local_time(message.send_at, zone),
+            "To": message.to_address,
+            **({"Due": local_time(message.send_at, zone)} if message.send_at else {}),
         }))
         if message.status == SENT:
             past.append(Entry(message.sent_at, "message", f"{name} sent", {
@@ -177,7 +183,8 @@ def _card_entries(changes: list[CardChange]) -> list[Entry]:
             "Through": f"the card-update page (link {link.id})" if link else "the billing platform",
         }
         if link and link.new_card_brand and link.new_card_last4:
-            details["New card"] = f"{link.new_card_brand} ending {link.new_card_last4}"
+            brand = link.new_card_brand.replace("_", " ").title()
+            details["New card"] = f"{brand} ending {link.new_card_last4}"
         entries.append(Entry(change.at, "newcard", "Card updated", details))
     return entries
 
