@@ -174,6 +174,8 @@ def seed(client_id: str) -> None:
                 to_address="jo@example.com",
                 status=status,
                 sent_at=at(sent) if sent else None,
+                cancelled_at=recovery.recovered_at if status == "cancelled" else None,
+                error="recovered" if status == "cancelled" else None,
                 created_at=recovery.created_at,
             )
         )

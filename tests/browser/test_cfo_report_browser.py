@@ -13,8 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 from revtain import create_app
+from revtain.extensions import db
+from revtain.models import Recovery
 from revtain.onboarding import onboard
 from tests.browser.accessibility import serious_violations
 from tests.browser.conftest import add_user, sign_in, stack_settings
@@ -33,6 +36,7 @@ RECOVERED_GREEN = "rgb(4, 120, 87)"  # .series-recovered, #047857
 @dataclass
 class Live:
     stack: Stack
+    recovery_id: str  # the seeded $49.00 recovery: two emails sent, one cancelled, then recovered
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,13 @@ def live(
             with app.app_context():
                 merchant = onboard(name="Acme Inc", webhook_url=None, gateway="test")
                 seed(merchant.client_id)
+                recovery_id = db.session.execute(
+                    select(Recovery.id).where(
+                        Recovery.client_id == merchant.client_id, Recovery.amount == 4900
+                    )
+                ).scalar_one()
             add_user(stack, merchant.client_id, FINANCE, "finance")
-            yield Live(stack)
+            yield Live(stack, recovery_id)
     finally:
         _clean(app)
 
@@ -71,14 +80,14 @@ def open_report(browser, live: Live, options: dict):
     return context, page, blocked
 
 
-def serious_violations_of(browser, live: Live, options: dict) -> list[str]:
+def serious_violations_of(browser, live: Live, options: dict, path: str = REPORT) -> list[str]:
     """axe-core on the same report. Its script is injected into the page, which the dashboard's CSP
     (no scripts at all) refuses: this context alone bypasses the CSP, the others keep it."""
     context = browser.new_context(**options, bypass_csp=True)
     try:
         page = context.new_page()
         sign_in(page, live.stack, FINANCE)
-        page.goto(live.stack.base_url + REPORT)
+        page.goto(live.stack.base_url + path)
         return serious_violations(page)
     finally:
         context.close()
@@ -131,3 +140,24 @@ def test_the_report_reads_at_phone_width(live, browser, screenshot_dir):
         page.screenshot(path=str(screenshot_dir / "cfo-report-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_recovery_timeline_has_no_serious_violation(live, browser):
+    path = f"/dashboard/recoveries/{live.recovery_id}"
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        sign_in(page, live.stack, FINANCE)
+        page.goto(live.stack.base_url + path)
+        titles = [t.strip() for t in page.locator("ol.timeline > li > strong").all_inner_texts()]
+        assert titles[:4] == [
+            "Recovery created",
+            "Email (dunning step 1) scheduled",
+            "Email (dunning step 2) scheduled",
+            "Email (dunning step 3) scheduled",
+        ], titles
+        assert "Email (dunning step 2) sent" in titles and titles[-1] == "Finished: succeeded", titles
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+    assert serious_violations_of(browser, live, PHONE, path) == []
