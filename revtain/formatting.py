@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_compact_currency, format_currency
 
 from .currencies import exponent
 
@@ -44,6 +45,16 @@ def money_with_code(minor_units: int, currency: str, locale: str = DEFAULT_LOCAL
     formatted = money(minor_units, currency, locale)
     code = currency.upper()
     return formatted if code in formatted else f"{formatted} {code}"
+
+
+def short_money(minor_units: int, currency: str, locale: str = DEFAULT_LOCALE) -> str:
+    """For a chart's axis: ``"$1.5K"``, ``"$12.5"``, ``"€0"``; no more digits than needed."""
+    code = currency.upper()
+    major = major_units(minor_units, code)
+    where = known_locale(locale)
+    if abs(major) >= 1000:
+        return format_compact_currency(major, code, locale=where, fraction_digits=1)
+    return format_currency(major, code, format="¤#,##0.##", locale=where, currency_digits=False)
 
 
 def day(value: date | datetime, locale: str = DEFAULT_LOCALE, style: str = "medium") -> str:

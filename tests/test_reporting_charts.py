@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from revtain.formatting import short_money
 from revtain.reporting.charts import Bar, Series, column_chart, nice_max, rate_chart
 
 
@@ -77,3 +78,17 @@ def test_rate_bars_without_a_rate_draw_no_bar_but_keep_their_label():
     assert ">Generic</text>" in svg and ">- (0/0)</text>" in svg
     width = float(re.search(r'<rect class="series-rate" x="112" y="[\d.]+" width="([\d.]+)"', svg).group(1))
     assert width == pytest.approx((360 - 112 - 92) / 2)
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "expected"),
+    [
+        (150_000, "USD", "$1.5K"),
+        (1250, "USD", "$12.5"),
+        (0, "EUR", "€0"),
+        (500_000, "JPY", "¥500K"),
+        (1875, "USD", "$18.75"),
+    ],
+)
+def test_axis_amounts_are_short(minor, currency, expected):
+    assert short_money(minor, currency) == expected

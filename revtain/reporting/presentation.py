@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
-from babel.numbers import format_compact_currency, format_currency
 from markupsafe import Markup
 
-from ..formatting import DEFAULT_LOCALE, major_units, money
+from ..formatting import DEFAULT_LOCALE, money, short_money
 from .breakdowns import RateRow, StepRow
 from .charts import Bar, Series, column_chart, rate_chart
 from .report import Report
@@ -23,15 +22,7 @@ def month_label(month: str) -> str:
 
 
 def axis_money(currency: str):
-    def label(minor: float) -> str:
-        major = major_units(int(minor), currency)
-        if major >= 1000:
-            return format_compact_currency(major, currency, locale=DEFAULT_LOCALE, fraction_digits=1)
-        return format_currency(
-            major, currency, format="¤#,##0.##", locale=DEFAULT_LOCALE, currency_digits=False
-        )
-
-    return label
+    return lambda minor: short_money(int(minor), currency)
 
 
 def _percent(value: float | None) -> str:
