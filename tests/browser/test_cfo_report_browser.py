@@ -3,8 +3,8 @@ data table beside it, with no serious accessibility violation (axe-core), at des
 
 Revtain runs as real processes (gunicorn, worker, scheduler); the known figures of
 ``tests/test_reporting.py`` are written to its database and a finance user signs in. The report is
-screenshotted to a temporary folder, or to ``docs/screenshots/cfo-report*.png`` with
-``REVTAIN_WRITE_SCREENSHOTS=1``.
+screenshotted to a temporary folder, or to ``docs/screenshots/cfo-report*.png`` (and one recovery's
+timeline to ``recovery-timeline-phone.png``) with ``REVTAIN_WRITE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def test_the_report_reads_at_phone_width(live, browser, screenshot_dir):
         context.close()
 
 
-def test_the_recovery_timeline_has_no_serious_violation(live, browser):
+def test_the_recovery_timeline_has_no_serious_violation(live, browser, screenshot_dir):
     path = f"/dashboard/recoveries/{live.recovery_id}"
     context = browser.new_context(**PHONE)
     try:
@@ -158,6 +158,7 @@ def test_the_recovery_timeline_has_no_serious_violation(live, browser):
         ], titles
         assert "Email (dunning step 2) sent" in titles and titles[-1] == "Finished: succeeded", titles
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(screenshot_dir / "recovery-timeline-phone.png"), full_page=True)
     finally:
         context.close()
     assert serious_violations_of(browser, live, PHONE, path) == []
