@@ -29,7 +29,7 @@ from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, G
 from ..gateways.test import CardRejected, tokenize_test_card
 from ..models import CardUpdateLink, Client, Recovery
 from ..recovery.new_card import platform_retries
-from . import gateway_form, links, platform_form
+from . import gateway_form, links, opens, platform_form
 
 bp = Blueprint("cardupdate", __name__)
 log = logging.getLogger(__name__)
@@ -117,6 +117,8 @@ def card_update_page(token: str):
     if not isinstance(found, tuple):
         return found
     client, link = found
+    if request.method == "GET":
+        opens.note_opened(link)
     recovery = links.card_recovery(link)
     if recovery is not None and recovery.source:
         return _platform_page(client, link, recovery, token)
