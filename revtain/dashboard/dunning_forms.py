@@ -47,9 +47,10 @@ class TemplateForm(FlaskForm):
                           filters=[_strip])
     html = TextAreaField("HTML part", validators=[DataRequired(), Length(max=MAX_TEMPLATE_CHARS)],
                          filters=[_lines])
-    text = TextAreaField("Text part", validators=[DataRequired(), Length(max=MAX_TEMPLATE_CHARS)],
+    text = TextAreaField("Text part", validators=[Optional(), Length(max=MAX_TEMPLATE_CHARS)],
                          filters=[_lines],
-                         description="The plain-text email, for mail apps that do not show HTML.")
+                         description="The plain-text email, for mail apps that do not show HTML. Leave it "
+                                     "empty to have it generated from the HTML part.")
     preview = SubmitField("Preview")
     save = SubmitField("Save")
 

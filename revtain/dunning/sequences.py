@@ -31,7 +31,7 @@ from ..models.dunning import (
     TemplateVersion,
 )
 from . import mailer
-from .templates import DEFAULT_TEMPLATES, Rendered, merchant_name, preview, sample_variables
+from .templates import DEFAULT_TEMPLATES, Rendered, preview, sample_variables, sender_name
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MAX_STEPS = 20
@@ -158,7 +158,8 @@ def test_send(template: MessageTemplate, to_address: str, from_address: str | No
     client = db.session.get(Client, template.client_id)
     rendered = preview(template.subject, template.html, template.text, client)
     email = mailer.build(
-        from_name=merchant_name(client), from_address=from_address, to=to_address,
+        from_name=sender_name(client), from_address=from_address or client.sender_address,
+        reply_to=client.sender_reply_to, to=to_address,
         subject=f"[Test] {rendered.subject}", text=rendered.text, html=rendered.html,
         message_id=f"test.{new_ulid()}",
     )
