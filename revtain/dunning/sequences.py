@@ -188,8 +188,13 @@ def _validate_settings(quiet_hours: tuple[int, int], from_address: str | None, r
     if not all(isinstance(h, int) and 0 <= h <= 23 for h in quiet_hours):
         raise SequenceError("quiet hours are whole hours from 0 to 23")
     for label, address in (("from address", from_address), ("reply-to", reply_to)):
-        if address and not _EMAIL.match(address):
-            raise SequenceError(f"{label} is not an email address: {address!r}")
+        if address:
+            check_address(label, address)
+
+
+def check_address(label: str, address: str) -> None:
+    if not _EMAIL.match(address):
+        raise SequenceError(f"{label} is not an email address: {address!r}")
 
 
 def _set_steps(sequence: DunningSequence, steps: list[StepSpec]) -> None:
