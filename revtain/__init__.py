@@ -79,6 +79,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .cardupdate import bp as cardupdate_bp
 
     app.register_blueprint(cardupdate_bp)
+    from .dunning.public import bp as dunning_public_bp
+
+    app.register_blueprint(dunning_public_bp)
     from .dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)

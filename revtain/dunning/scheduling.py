@@ -26,6 +26,7 @@ from ..models.dunning import (
     Message,
 )
 from ..models.recovery import BLOCKED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from .optout import is_unsubscribed
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
     decline category. Nothing without a published sequence, an email address, dunning by email,
     or for a recovery blocked as fraud or already recovered."""
     if not recovery.customer_email or not dunning_by_email(client):
+        return []
+    if is_unsubscribed(client.id, recovery.customer_email):
         return []
     if recovery.status == SUCCEEDED or recovery.recovered_at is not None or blocked_for_fraud(recovery):
         return []

@@ -6,7 +6,7 @@ from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
 from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
-from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
+from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion, Unsubscribe
 from .pre_retry import PreRetryCheck
 from .prediction import Prediction
 from .proof_mode import ProofAssignment
@@ -41,6 +41,7 @@ __all__ = [
     "RateLimitWindow",
     "Recovery",
     "TemplateVersion",
+    "Unsubscribe",
     "User",
     "WebhookDelivery",
     "WebhookEvent",

@@ -54,6 +54,7 @@ class Recovery(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     original_decline_code: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_phone: Mapped[str | None] = mapped_column(String(16))  # E.164, for SMS dunning
     card_origin: Mapped[str | None] = mapped_column(String(2))
     bin_prefix: Mapped[str | None] = mapped_column(String(8))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))
