@@ -91,8 +91,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
 
-    @app.get("/healthz")
-    def healthz():
-        return {"ok": True}
+    from . import observability
+
+    observability.init_app(app)
 
     return app
