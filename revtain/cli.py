@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import sys
 
@@ -455,8 +454,11 @@ def connectors_events(client_id: str, limit: int) -> None:
 @click.option("--queue", "queue_names", multiple=True, help="Queues to listen on (default: all).")
 def worker_command(burst: bool, queue_names: tuple[str, ...]) -> None:
     """Run an RQ worker for Revtain's jobs."""
+    from .observability import logs
     from .queues import ALL
     from .worker import make_worker
+
+    logs.configure_for(current_app, "worker")
 
     worker = make_worker(current_app._get_current_object(), queue_names or ALL)  # type: ignore[attr-defined]
     worker.work(burst=burst, logging_level="INFO")
@@ -467,9 +469,10 @@ def worker_command(burst: bool, queue_names: tuple[str, ...]) -> None:
 @click.option("--once", is_flag=True, help="Enqueue what is due now and exit.")
 def scheduler_command(once: bool) -> None:
     """Enqueue due retries and webhook tries, every SCHEDULER_INTERVAL_SECONDS."""
+    from .observability import logs
     from .scheduler import run_forever, tick
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    logs.configure_for(current_app, "scheduler")
     if once:
         click.echo(json.dumps(tick()))
         return

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from . import logs, metrics
 
+log = logs.get("revtain.jobs")
+
 # The row each job works on, named as the logs name it (revtain/queues.py's job paths).
 ROW_ID_NAMES = {
     "revtain.jobs.run_recovery_retry": "recovery_id",
@@ -40,5 +42,8 @@ def observed(job) -> Iterator[Outcome]:
         try:
             yield outcome
         finally:
-            metrics.JOB_SECONDS.labels(name).observe(time.perf_counter() - started)
-            metrics.JOBS.labels(name, "ok" if outcome.ok else "failed").inc()
+            seconds = time.perf_counter() - started
+            result = "ok" if outcome.ok else "failed"
+            metrics.JOB_SECONDS.labels(name).observe(seconds)
+            metrics.JOBS.labels(name, result).inc()
+            log.info("job", result=result, duration_ms=round(seconds * 1000, 1))
