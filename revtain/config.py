@@ -100,9 +100,18 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_HASH_METHOD": "scrypt",
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
+    # /readyz fails when the scheduler's heartbeat (written each tick) is older than this.
+    "SCHEDULER_HEARTBEAT_MAX_AGE_SECONDS": 30,
+    # Bearer token for /metrics (Authorization: Bearer ...). Unset: open in development, off (404)
+    # in production.
+    "METRICS_TOKEN": None,
+    # Logs: "json" (one object a line) or "console" (readable); None: json in production only.
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
 }
 
-_SECRET_SETTINGS = {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SMTP_PASSWORD"}
+_SECRET_SETTINGS = {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SMTP_PASSWORD",
+                    "METRICS_TOKEN"}
 
 
 def _parse_env_value(raw: str) -> Any:

@@ -33,6 +33,8 @@ from .models.alert import PENDING as ALERT_PENDING
 from .models.connector import RECEIVED as EVENT_RECEIVED
 from .models.dunning import PENDING as MESSAGE_PENDING
 from .models.webhook import PENDING
+from .observability import heartbeat
+from .observability.metrics import count_enqueued
 from .queues import (
     enqueue_alerts,
     enqueue_connector_events,
@@ -73,6 +75,7 @@ def _enqueue_due(
 
 def tick() -> dict[str, int]:
     """Enqueue everything due now; returns how many rows of each kind were enqueued."""
+    heartbeat.beat()  # /readyz: the scheduler is ticking
     now = clock_now()
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
     counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0, "alerts": 0}
@@ -109,6 +112,7 @@ def run_forever(interval: float) -> None:
         started = time.monotonic()
         try:
             counts = tick()
+            count_enqueued(counts)
             if any(counts.values()):
                 log.info("enqueued %s", counts)
         except Exception:  # keep sweeping: a database blip must not stop all future work

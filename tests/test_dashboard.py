@@ -466,12 +466,13 @@ def test_users_add_cli(app, runner, merchant):
     for args, message in (
         (["nope", "x@acme.example"], "no client with id nope"),
         ([merchant.client_id, "ops@acme.example"], "already exists"),
-        ([merchant.client_id, "y@acme.example", "--role", "owner"],
-         "role must be one of admin, marketing, finance"),
         ([merchant.client_id, "not-an-email"], "is not an email address"),
     ):
         r = runner.invoke(args=["users", "add", *args, "--password-stdin"], input=f"{PASSWORD}\n")
         assert r.exit_code == 1 and message in r.output, r.output
+    r = runner.invoke(args=["users", "add", merchant.client_id, "y@acme.example", "--role", "owner",
+                            "--password-stdin"], input=f"{PASSWORD}\n")
+    assert r.exit_code == 2 and "'owner' is not one of 'admin', 'marketing', 'finance'" in r.output
     r = runner.invoke(args=["users", "add", merchant.client_id, "z@acme.example", "--password-stdin"],
                       input="short\n")
     assert r.exit_code == 1 and "at least 12 characters" in r.output
