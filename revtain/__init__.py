@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import clock, config, crypto, http_hardening, outbound, redis_conn
+from . import clock, config, crypto, http_hardening, i18n, outbound, redis_conn
 from .extensions import db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api_errors.init_app(app)
     http_hardening.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(api_bp)
     from .api.paywall import snippet_bp
 

@@ -323,7 +323,7 @@ def test_another_clients_webhooks_are_404(app, client, users, other, receiver):
     ("/dashboard/settings/domain", "domain", {"domain-domain": "not a host"}, "host name like"),
     ("/dashboard/settings/branding", "branding", {"branding-brand_logo_url": "http://acme.example/l.png"},
      "must start with https://"),
-    ("/dashboard/settings/branding", "branding", {"branding-brand_primary_color": "red"}, "#6366f1"),
+    ("/dashboard/settings/branding", "branding", {"branding-brand_primary_color": "red"}, "#4f46e5"),
     ("/dashboard/settings/keys/rotate", "rotate", {}, "Tick the box"),
 ])
 def test_settings_validation_errors(as_admin, path, prefix, data, message):

@@ -54,6 +54,8 @@ class Recovery(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     original_decline_code: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(320))
+    description: Mapped[str | None] = mapped_column(String(200))  # what the payment is for
+    customer_locale: Mapped[str | None] = mapped_column(String(35))  # e.g. fr-CA, as sent
     card_origin: Mapped[str | None] = mapped_column(String(2))
     bin_prefix: Mapped[str | None] = mapped_column(String(8))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))
