@@ -24,6 +24,7 @@ from ..clock import now as clock_now
 from ..extensions import db, limiter
 from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, GatewayUnreachable
 from ..gateways.test import CardRejected, tokenize_test_card
+from ..i18n import use_language
 from ..models import CardUpdateLink, Client, Recovery
 from ..recovery.new_card import platform_retries
 from . import authentication, card_input, gateway_form, links, platform_form
@@ -83,6 +84,7 @@ def card_update_page(token: str):
         return found
     client, link = found
     recovery = links.card_recovery(link)
+    _speak(recovery)
     if _confirms(client, recovery) and not request.args.get("card"):
         return confirm_view(client, link, recovery, token)
     if recovery is not None and recovery.source:
@@ -92,6 +94,11 @@ def card_update_page(token: str):
                              lambda: gateway_form.open_form(client, link),
                              lambda proof: gateway_form.submit(client, link, proof), recovery=recovery)
     return _test_gateway_page(client, link, recovery)
+
+
+def _speak(recovery: Recovery | None) -> None:
+    """Messages made before the page is drawn (field errors) are in the customer's language too."""
+    use_language(recovery.customer_locale if recovery is not None else None)
 
 
 def _confirms(client: Client, recovery: Recovery | None) -> bool:
@@ -108,6 +115,7 @@ def confirm_payment(token: str):
         return found
     client, link = found
     recovery = links.card_recovery(link)
+    _speak(recovery)
     if not _confirms(client, recovery):
         return _page("gone.html", 404, client, recovery=recovery, reason="unavailable")
     return confirm_view(client, link, recovery, token)

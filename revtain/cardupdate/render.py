@@ -13,6 +13,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from flask import current_app, render_template, request
 
@@ -67,19 +68,36 @@ def brand_of(client: Client | None) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class Due:
-    amount: str
+    """The amount the customer owes and what for; formatted when the page is drawn, in its language."""
+
+    minor_units: int
+    currency: str
     description: str | None
+
+    @property
+    def amount(self) -> str:
+        return money(self.minor_units, self.currency, language())
 
 
 def due(recovery: Recovery | None, *, unpaid_only: bool = True) -> Due | None:
-    """The amount the customer owes and what for, formatted in the page's language."""
+    """What ``recovery`` asks of the customer (None once it no longer asks, with ``unpaid_only``)."""
     if recovery is None or (unpaid_only and recovery.status not in links.REOPENABLE):
         return None
-    return Due(money(recovery.amount, recovery.currency, language()), recovery.description)
+    return Due(recovery.amount, recovery.currency, recovery.description)
 
 
-def today_text(when) -> str:
-    return day(when, language(), "long")
+@dataclass(frozen=True)
+class Day:
+    """A date shown to the customer, in the page's language when drawn (\"March 16, 2026\")."""
+
+    value: date
+
+    def __str__(self) -> str:
+        return day(self.value, language(), "long")
+
+
+def today_text(when: datetime) -> Day:
+    return Day(when.date())
 
 
 def page(template: str, status: int, client: Client | None = None, *, recovery: Recovery | None = None,
