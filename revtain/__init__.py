@@ -30,7 +30,7 @@ def _secret_key(app: Flask) -> None:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
-    from . import clock, config, crypto, http_hardening, outbound, redis_conn
+    from . import clock, config, crypto, http_hardening, i18n, outbound, redis_conn
     from .extensions import db, limiter, login_manager, migrate
 
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
@@ -80,6 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api_errors.init_app(app)
     http_hardening.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(api_bp)
     from .api.paywall import snippet_bp
 

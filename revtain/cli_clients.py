@@ -57,7 +57,7 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--card-update-domain", help="Host name CNAMEd to Revtain, e.g. pay.example.com.")
 @click.option("--brand-name")
 @click.option("--brand-logo-url")
-@click.option("--brand-primary-color", help="Hex colour, e.g. #6366f1.")
+@click.option("--brand-primary-color", help="Hex colour, e.g. #4f46e5.")
 @click.option("--connector", type=click.Choice(CONNECTOR_PLATFORMS),
               help="Set up a billing-platform connector too (see revtain connectors set).")
 @click.option("--connector-set", "connector_pairs", multiple=True, metavar="NAME=VALUE",

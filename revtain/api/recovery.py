@@ -49,6 +49,8 @@ def execute():
             simulate_outcome=body.simulateOutcome,
             fallback_tokens=body.fallbackPaymentMethodTokens or [],
             payment_method_type=body.paymentMethodType,
+            description=body.description,
+            customer_locale=body.customerLocale,
         ),
     )
     status, payload = _execute_response(started)

@@ -91,6 +91,10 @@ class _Request(BaseModel):
         return value
 
 
+DESCRIPTION_MAX_LENGTH = 200
+LOCALE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
+
+
 class ExecuteRequest(_Request):
     paymentMethodToken: Token
     amount: Amount
@@ -105,6 +109,17 @@ class ExecuteRequest(_Request):
     simulateOutcome: Literal["success", "failed", "blocked"] | None = None
     fallbackPaymentMethodTokens: Annotated[list[Token] | None, Field(max_length=10)] = None
     paymentMethodType: Annotated[str | None, Field(max_length=64)] = None
+    # Revtain additions (issue 15): shown to the customer on the card-update page.
+    description: Annotated[str | None, Field(
+        min_length=1, max_length=DESCRIPTION_MAX_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="What the payment is for, shown to the customer (e.g. \"Pro plan, December\"); "
+        f"at most {DESCRIPTION_MAX_LENGTH} characters, one line.",
+    )] = None
+    customerLocale: Annotated[str | None, Field(
+        max_length=35, pattern=LOCALE_TAG,
+        description="The customer's language as a BCP 47 tag (fr, fr-CA, de-DE); the card-update "
+        "page is in English, French, German or Spanish, else in the browser's language.",
+    )] = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)

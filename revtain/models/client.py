@@ -38,6 +38,9 @@ class Client(db.Model):
     brand_name: Mapped[str | None] = mapped_column(String(200))
     brand_logo_url: Mapped[str | None] = mapped_column(String(2048))
     brand_primary_color: Mapped[str | None] = mapped_column(String(7))
+    # Where the customer gets help, shown on the card-update page.
+    brand_support_email: Mapped[str | None] = mapped_column(String(320))
+    brand_support_url: Mapped[str | None] = mapped_column(String(2048))
     # Proof Mode (contract 9.4): off by default; the share of customers held out, in percent.
     proof_mode_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     proof_mode_share: Mapped[int] = mapped_column(Integer, default=10, server_default="10")

@@ -55,6 +55,8 @@ class Recovery(db.Model):
     original_decline_code: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(320))
     customer_phone: Mapped[str | None] = mapped_column(String(16))  # E.164, for SMS dunning
+    description: Mapped[str | None] = mapped_column(String(200))  # what the payment is for
+    customer_locale: Mapped[str | None] = mapped_column(String(35))  # e.g. fr-CA, as sent
     card_origin: Mapped[str | None] = mapped_column(String(2))
     bin_prefix: Mapped[str | None] = mapped_column(String(8))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))

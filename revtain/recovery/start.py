@@ -45,6 +45,8 @@ class ExecuteInput:
     simulate_outcome: str | None = None
     fallback_tokens: list[str] = field(default_factory=list)
     payment_method_type: str | None = None
+    description: str | None = None
+    customer_locale: str | None = None
     # Set by connectors: the platform, its invoice and customer. The platform collects the invoice.
     source: str | None = None
     source_ref: str | None = None
@@ -80,6 +82,8 @@ def start(client: Client, data: ExecuteInput) -> Started:
         original_decline_code=decline.code,
         last_decline_code=decline.code,
         customer_email=data.customer_email,
+        description=data.description,
+        customer_locale=data.customer_locale,
         # Where the customer's card is from: as told, else the issuing country of its BIN.
         card_origin=data.card_origin or issuing_country(bin_prefix),
         bin_prefix=bin_prefix,
