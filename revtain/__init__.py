@@ -94,6 +94,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
+    from .docs_page import bp as docs_bp
+
+    app.register_blueprint(docs_bp)
     if not config.is_production(app):
         from .devinbox import bp as devinbox_bp
 

@@ -173,7 +173,8 @@ class StatusQuery(_Request):
 
 
 class PaywallQuery(_Request):
-    customerEmail: EmailAddress
+    customerEmail: EmailAddress = Field(
+        description="The customerEmail sent to execute (matched case-insensitively)")
 
 
 # ---- responses (documentation and schema checks; the views build plain dicts in this order) ----
@@ -492,18 +493,3 @@ class OutcomeResult(BaseModel):
     actual: str
     accurate: bool
 
-
-def schema_components() -> dict[str, Any]:
-    models = [
-        ExecuteRequest, PulseRequest, ExecuteResult, Queued, Holdout, HoldoutEvent, PreRetryQuestion,
-        PreRetryAnswer, Blocked, Duplicate,
-        RateLimited, Error, Status, PulseResult, DeclineLookup, DeclineDictionaryEntry, RiskRequest,
-        OutcomeRequest, RiskResult, OutcomeResult, CardUpdateLinkRequest, CardUpdateLinkResult,
-        PaywallStatus, BinLookup, TokenizeRequest, TokenizeResult, MerchantAlertEvent,
-    ]
-    components: dict[str, Any] = {}
-    for model in models:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
-    return components

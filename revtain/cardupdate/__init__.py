@@ -20,6 +20,8 @@ from collections.abc import Callable
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
+from ..api.doc_models import CardUpdatePath
+from ..api.operations import Reply, documented
 from ..clock import now as clock_now
 from ..extensions import db, limiter
 from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, GatewayUnreachable
@@ -76,7 +78,29 @@ guesses = limiter.shared_limit(
 )
 
 
+_PAGE = {"type": "string", "description": "An HTML page"}
+_GONE = {404: Reply("No such link (or not on this host): a friendly page", body=_PAGE,
+                    media_type="text/html"),
+         410: Reply("Used or expired: a friendly page", body=_PAGE, media_type="text/html"),
+         429: Reply("Too many requests for links that do not exist from this address", body=_PAGE,
+                    media_type="text/html", headers={"Retry-After": "Seconds to wait"})}
+
+
 @bp.route("/api/recovery/update-card/<token>", methods=["GET", "POST"])
+@documented(
+    "showCardUpdatePage", "The hosted card-update page (for the customer, not an API call)", method="GET",
+    tags=("Card updates",), path=CardUpdatePath, security=(),
+    description="The URL from update-card/generate: a page with the merchant's brand where the customer "
+    "enters a new card, straight into the gateway's own fields.",
+    responses={200: Reply("The page", body=_PAGE, media_type="text/html"), **_GONE},
+)
+@documented(
+    "submitCardUpdatePage", "The card-update page's form (sent by the page itself)", method="POST",
+    tags=("Card updates",), path=CardUpdatePath, security=(), body={"type": "object"},
+    body_media_types=("application/x-www-form-urlencoded",),
+    responses={200: Reply("Done, or the form again with what to fix", body=_PAGE, media_type="text/html"),
+               **_GONE},
+)
 @guesses
 def card_update_page(token: str):
     found = _usable_link(token)
@@ -124,6 +148,15 @@ def confirm_payment(token: str):
 
 
 @bp.get("/api/recovery/update-card/<token>/continue")
+@documented(
+    "continueToPlatformCardPage", "From the card-update page to the billing platform's own card page",
+    tags=("Card updates",), path=CardUpdatePath, security=(),
+    description="For a connector's recovery on Chargebee or Recurly: the page's Continue link.",
+    responses={303: Reply("To the platform's hosted page for this customer",
+                          headers={"Location": "The platform's page"}),
+               503: Reply("The platform is not answering; the link stays usable", body=_PAGE,
+                          media_type="text/html"), **_GONE},
+)
 @guesses
 def card_update_continue(token: str):
     """To the billing platform's own card page (Chargebee, Recurly): a 303 to the URL the platform
