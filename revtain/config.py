@@ -98,6 +98,11 @@ DEFAULTS: dict[str, Any] = {
     # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
     # method, so changing this never locks anyone out. Tests use a cheap one.
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Benchmarks: milliseconds the Revtain Test Gateway waits before each answer (charge and
+    # lookup) and the development webhook inbox before it answers, to measure the realistic,
+    # network-bound case. 0: answer at once.
+    "TEST_GATEWAY_LATENCY_MS": 0,
+    "DEV_WEBHOOK_INBOX_LATENCY_MS": 0,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }
