@@ -103,6 +103,10 @@ DEFAULTS: dict[str, Any] = {
     # network-bound case. 0: answer at once.
     "TEST_GATEWAY_LATENCY_MS": 0,
     "DEV_WEBHOOK_INBOX_LATENCY_MS": 0,
+    # Seconds a web process keeps an API-key lookup (key and client row) in memory; a revocation or
+    # rotation made in another process is honoured within this time, in the same process at once.
+    # 0: no cache.
+    "API_KEY_CACHE_SECONDS": 5,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
 }

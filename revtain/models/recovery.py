@@ -90,6 +90,10 @@ class Recovery(db.Model):
         back_populates="recovery", order_by="Attempt.seq"
     )
 
+    # Not a column: True while this session knows the recovery has no dunning message (it inserted
+    # the row and scheduled none), so cancelling its messages needs no UPDATE that cannot match.
+    without_messages = False
+
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATES

@@ -61,28 +61,30 @@ def count(client: Client, code_key: str, part: str, success: bool) -> None:
     """One upsert of the client's own row and one of its stripe of everyone's counts (a client
     always counts into the same stripe, so concurrent clients seldom wait on one row)."""
     column = "successes" if success else "failures"
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(OutcomeStat).values(
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgresql else sqlite_insert
+    mine = insert(OutcomeStat).values(
         client_id=client.id,
         decline_code=code_key,
         part_of_day=part,
         successes=int(success),
         failures=int(not success),
+    ).on_conflict_do_update(
+        index_elements=["client_id", "decline_code", "part_of_day"],
+        set_={column: getattr(OutcomeStat, column) + 1},
     )
-    db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["client_id", "decline_code", "part_of_day"],
-            set_={column: getattr(OutcomeStat, column) + 1},
-        )
+    everyone = insert(OutcomeTotal).values(
+        decline_code=code_key,
+        part_of_day=part,
+        stripe=zlib.crc32(client.id.encode()) % TOTAL_STRIPES,
+        successes=int(success),
+        failures=int(not success),
+    ).on_conflict_do_update(
+        index_elements=["decline_code", "part_of_day", "stripe"],
+        set_={column: getattr(OutcomeTotal, column) + 1},
     )
-    stripe = zlib.crc32(client.id.encode()) % TOTAL_STRIPES
-    total = insert(OutcomeTotal).values(
-        decline_code=code_key, part_of_day=part, stripe=stripe,
-        successes=int(success), failures=int(not success),
-    )
-    db.session.execute(
-        total.on_conflict_do_update(
-            index_elements=["decline_code", "part_of_day", "stripe"],
-            set_={column: getattr(OutcomeTotal, column) + 1},
-        )
-    )
+    if postgresql:  # one round trip: the second upsert rides along as a data-modifying CTE
+        db.session.execute(mine.add_cte(everyone.cte("everyone")))
+    else:
+        db.session.execute(mine)
+        db.session.execute(everyone)
