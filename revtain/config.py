@@ -98,6 +98,15 @@ DEFAULTS: dict[str, Any] = {
     # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
     # method, so changing this never locks anyone out. Tests use a cheap one.
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Benchmarks: milliseconds the Revtain Test Gateway waits before each answer (charge and
+    # lookup) and the development webhook inbox before it answers, to measure the realistic,
+    # network-bound case. 0: answer at once.
+    "TEST_GATEWAY_LATENCY_MS": 0,
+    "DEV_WEBHOOK_INBOX_LATENCY_MS": 0,
+    # Seconds a web process keeps an API-key lookup (key and client row) in memory; a revocation or
+    # rotation made in another process is honoured within this time, in the same process at once.
+    # 0: no cache.
+    "API_KEY_CACHE_SECONDS": 5,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
     # /readyz fails when the scheduler's heartbeat (written each tick) is older than this.

@@ -203,7 +203,8 @@ def onboard(
 
 
 def rotate_keys(client_id: str) -> IssuedCredentials:
-    """A new secret key, publishable key and webhook secret; the old keys stop working at once."""
+    """A new secret key, publishable key and webhook secret; the old keys stop working at once
+    (in web processes that cached them, within ``API_KEY_CACHE_SECONDS``)."""
     client = db.session.get(Client, client_id)
     if client is None:
         raise OnboardingError(f"no client with id {client_id}")

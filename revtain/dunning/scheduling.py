@@ -141,6 +141,7 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
         db.session.add(message)
         added.append(message)
     if added:
+        recovery.without_messages = False
         db.session.flush()
         log.info("scheduled %d dunning messages for recovery %s", len(added), recovery.id)
     return added
@@ -148,6 +149,8 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
 
 def cancel_for(recovery: Recovery, now: datetime, reason: str) -> int:
     """Cancel every pending message of the recovery; returns how many."""
+    if recovery.without_messages:
+        return 0
     result = db.session.execute(
         update(Message)
         .where(Message.recovery_id == recovery.id, Message.status == PENDING)

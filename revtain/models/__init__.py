@@ -13,7 +13,7 @@ from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
 from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
-from .stats import OutcomeStat
+from .stats import OutcomeStat, OutcomeTotal
 from .user import User
 from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 
@@ -35,6 +35,7 @@ __all__ = [
     "MessageTemplate",
     "OrganicSuccess",
     "OutcomeStat",
+    "OutcomeTotal",
     "PreRetryCheck",
     "Prediction",
     "ProofAssignment",

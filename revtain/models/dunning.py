@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, new_ulid
+from .base import UTCDateTime, due_indexes, new_ulid
 
 # Sequence states. Only one published sequence per client (a partial unique index holds it).
 DRAFT = "draft"
@@ -137,7 +137,7 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("recovery_id", "step_id", name="uq_messages_recovery_step"),
-        Index("ix_messages_due", "send_at"),
+        *due_indexes("messages", "send_at"),
         Index("ix_messages_recovery_status", "recovery_id", "status"),
     )
 

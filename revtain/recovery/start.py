@@ -73,6 +73,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
 
     decline = classify(data.original_decline_code)
     bin_prefix = data.bin_prefix or known_bin(client.id, data.payment_method_token)
+    ai = assessment(client, decline, now).as_json()  # read before the INSERT: no UPDATE after it
     recovery = Recovery(
         client_id=client.id,
         idempotency_key=data.idempotency_key,
@@ -100,9 +101,11 @@ def start(client: Client, data: ExecuteInput) -> Started:
         # resumes the recovery then, with the same gateway idempotency keys.
         next_attempt_at=now + timedelta(seconds=current_app.config["CLAIM_LEASE_SECONDS"]),
         is_simulated=bool(_sandbox(client, data) and data.simulate_outcome),
+        ai=ai,
         created_at=now,
         updated_at=now,
     )
+    recovery.without_messages = True  # inserted here: no dunning message can exist for it yet
     db.session.add(recovery)
     try:
         db.session.flush()  # the unique index makes a concurrent duplicate fail here
@@ -113,7 +116,6 @@ def start(client: Client, data: ExecuteInput) -> Started:
             raise
         return Started("duplicate", existing)
 
-    recovery.ai = assessment(client, decline, now).as_json()
     if not _sandbox(client, data):
         db.session.commit()  # the row exists before any money moves (see next_attempt_at)
     deliveries: list[str | None] = []
