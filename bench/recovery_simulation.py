@@ -15,6 +15,7 @@ the rules forbid is counted as a violation (and still made: that is what the sch
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recovery_population import Issuer, Payment, load_models, population
 
 from revtain.config import DEFAULTS
-from revtain.engine import retry_plan
+from revtain.engine import customer_clock, retry_plan
 from revtain.engine.declines import classify
 from revtain.engine.network_rules import NetworkLimits, PastAttempt, never_reason, verdict
 
@@ -100,12 +101,14 @@ def fixed(offsets_days: list[float], honour_hard: bool) -> Policy:
     return policy
 
 
-def revtain(signals: bool, merchant_zone: str) -> Policy:
+def revtain(fields: str, merchant_zone: str) -> Policy:
     """What start -> settle -> schedule_next do, with the engine's pure functions.
 
-    ``signals``: the merchant sends every field (network and advice codes, card network, customer
-    timezone and country); without, only ``originalDeclineCode`` and the client's timezone.
+    ``fields``: "all" -- the merchant sends every field (network and advice codes, card network,
+    customer timezone and country); "bin" -- the decline code and ``binPrefix``; "code" -- only
+    ``originalDeclineCode`` (the client's timezone, an unknown network).
     """
+    signals = fields != "code"
     def policy(payment: Payment, _issuer: Issuer) -> Iterator[datetime]:
         decline = classify(payment.code)
         if decline.handling == "block":
@@ -113,7 +116,7 @@ def revtain(signals: bool, merchant_zone: str) -> Policy:
         network = payment.network if signals else "unknown"
         history = [original_attempt(payment, signals)]
         now = payment.failed_at + EXECUTE_DELAY
-        settings = default_settings(payment, signals, merchant_zone)
+        settings = settings_for(payment, fields, merchant_zone)
         if decline.handling == "attempt":  # charged at once by execute
             yield now
             history.append(repeat(history[0], now))
@@ -136,18 +139,24 @@ def revtain(signals: bool, merchant_zone: str) -> Policy:
     return policy
 
 
-def default_settings(payment: Payment, signals: bool, merchant_zone: str) -> retry_plan.RetrySettings:
-    return retry_plan.RetrySettings(
-        window_days=DEFAULTS["RETRY_WINDOW_DAYS"],
-        max_attempts=DEFAULTS["RETRY_MAX_ATTEMPTS"],
-        timezone=payment.zone if signals else merchant_zone,
-        preferred_local_hour=DEFAULTS["RETRY_LOCAL_HOUR"],
-    )
+def settings_for(payment: Payment, fields: str, merchant_zone: str) -> retry_plan.RetrySettings:
+    """What schedule.retry_settings builds: the customer's clock from the fields the merchant sent."""
+    if fields == "all":
+        clock = customer_clock.resolve(payment.zone, payment.country, None, merchant_zone)
+    elif fields == "bin":  # binPrefix only: the card's issuing country
+        clock = customer_clock.resolve(None, None, payment.country, merchant_zone)
+    else:
+        clock = customer_clock.resolve(None, None, None, merchant_zone)
+    return retry_plan.RetrySettings.from_config(CONFIG, clock)
+
+
+CONFIG = dict(DEFAULTS)
 
 FIXED: dict[str, Policy] = {
     "fixed stripe-like 8 in 14d": fixed([1, 2, 3, 5, 7, 9, 11, 14], honour_hard=True),
     "fixed 3-5-7 days": fixed([3, 5, 7], honour_hard=True),
     "fixed weekly x4": fixed([7, 14, 21, 28], honour_hard=True),
+    "fixed daily x14": fixed([float(d) for d in range(1, 15)], honour_hard=True),
     "fixed daily x21": fixed([float(d) for d in range(1, 22)], honour_hard=True),
     "fixed aggressive 12h x14": fixed([0.5 * k for k in range(1, 15)], honour_hard=False),
 }
@@ -156,8 +165,9 @@ FIXED: dict[str, Policy] = {
 def policies(merchant_zone: str) -> dict[str, Policy]:
     return {
         **FIXED,
-        "revtain (decline code only)": revtain(False, merchant_zone),
-        "revtain (every field)": revtain(True, merchant_zone),
+        "revtain (decline code only)": revtain("code", merchant_zone),
+        "revtain (code + binPrefix)": revtain("bin", merchant_zone),
+        "revtain (every field)": revtain("all", merchant_zone),
     }
 
 
@@ -205,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="issuer model(s) to run (default: all)")
     parser.add_argument("--n", type=int, default=20_000, help="failed payments (default 20,000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
+                        help="override a RETRY_* setting of revtain/config.py, e.g. RETRY_WINDOW_DAYS=28")
     args = parser.parse_args(argv)
+    for item in args.set:
+        name, _, value = item.partition("=")
+        CONFIG[name] = json.loads(value)
     models = load_models()
     for name in args.model or list(models["models"]):
         started = time.monotonic()

@@ -49,6 +49,8 @@ def execute():
             simulate_outcome=body.simulateOutcome,
             fallback_tokens=body.fallbackPaymentMethodTokens or [],
             payment_method_type=body.paymentMethodType,
+            customer_timezone=body.customerTimezone,
+            customer_country=body.customerCountry,
         ),
     )
     status, payload = _execute_response(started)

@@ -13,7 +13,7 @@ from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
 from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
-from .stats import OutcomeStat
+from .stats import OutcomeStat, TimingStat
 from .user import User
 from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 
@@ -41,6 +41,7 @@ __all__ = [
     "RateLimitWindow",
     "Recovery",
     "TemplateVersion",
+    "TimingStat",
     "User",
     "WebhookDelivery",
     "WebhookEvent",
