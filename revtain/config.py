@@ -47,6 +47,20 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_WINDOW_DAYS": 21,
     "RETRY_MAX_ATTEMPTS": 8,
     "RETRY_LOCAL_HOUR": 10,
+    # The planner's ladder (days after the failure, per attempt), spacing and the customer's local
+    # weekdays (Monday = 0) non-funds retries move away from. Chosen with bench/recovery_simulation.py:
+    # docs/retry-policy.md.
+    "RETRY_LADDER_DAYS": [1, 3, 5, 7, 10, 14, 18, 21],
+    "RETRY_MIN_SPACING_HOURS": 20,
+    "RETRY_AVOID_WEEKDAYS": [],
+    # Learned timing (revtain/engine/learned_timing.py): outcomes an hour or weekday needs before it
+    # replaces the defaults, the pseudo-observations that shrink a client's or a slot's rate toward
+    # all clients', the share of retries that explore another daytime hour, and how much worse than
+    # the best weekday a weekday must be to be avoided.
+    "RETRY_LEARNING_MIN_SAMPLES": 50,
+    "RETRY_LEARNING_PRIOR_STRENGTH": 20,
+    "RETRY_EXPLORATION_SHARE": 0.05,
+    "RETRY_LEARNING_WEEKDAY_BELOW": 0.85,
     # Card-network limits (revtain/engine/network_rules.py); {} means the published defaults.
     "NETWORK_LIMITS": {},
     # The Revtain Test Gateway completes queued recoveries quickly (contract 10): seconds after

@@ -118,6 +118,8 @@ def execute():
             payment_method_type=body.paymentMethodType,
             description=body.description,
             customer_locale=body.customerLocale,
+            customer_timezone=body.customerTimezone,
+            customer_country=body.customerCountry,
         ),
     )
     status, payload = _execute_response(started)

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from ..currencies import ISO_4217
+from ..engine.customer_clock import valid_country, valid_timezone
 
 MAX_AMOUNT = 100_000_000
 MIN_AMOUNT = 50
@@ -133,6 +134,30 @@ class ExecuteRequest(_Request):
     @classmethod
     def _known_type(cls, value: str | None) -> str | None:
         return value if value in PAYMENT_METHOD_TYPES else None
+
+    # Our additions: the customer's clock (retries at the customer's paydays and local hours).
+    customerTimezone: Annotated[str | None, Field(max_length=64, description=(
+        "Our addition. The customer's IANA timezone, e.g. Europe/Paris: retries are timed on the "
+        "customer's local clock. Default: the customer's (or card's) country, then your timezone."
+    ))] = None
+    customerCountry: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$", description=(
+        "Our addition. The customer's country (ISO 3166-1 alpha-2): its business days and public "
+        "holidays decide the customer's paydays. Default: the card's issuing country."
+    ))] = None
+
+    @field_validator("customerTimezone")
+    @classmethod
+    def _iana_zone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_timezone(value.strip()):
+            raise ValueError("must be an IANA timezone name, e.g. Europe/Paris")
+        return value.strip() if value else None
+
+    @field_validator("customerCountry")
+    @classmethod
+    def _iso_country(cls, value: str | None) -> str | None:
+        if value is not None and not valid_country(value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. FR")
+        return value.upper() if value else None
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

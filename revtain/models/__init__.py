@@ -13,7 +13,7 @@ from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
 from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
-from .stats import OutcomeStat, OutcomeTotal
+from .stats import OutcomeStat, OutcomeTotal, TimingStat
 from .user import User
 from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 
@@ -42,6 +42,7 @@ __all__ = [
     "RateLimitWindow",
     "Recovery",
     "TemplateVersion",
+    "TimingStat",
     "Unsubscribe",
     "User",
     "WebhookDelivery",

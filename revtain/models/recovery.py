@@ -59,6 +59,9 @@ class Recovery(db.Model):
     customer_locale: Mapped[str | None] = mapped_column(String(35))  # e.g. fr-CA, as sent
     card_origin: Mapped[str | None] = mapped_column(String(2))
     bin_prefix: Mapped[str | None] = mapped_column(String(8))
+    # The customer's clock as the merchant or platform told it (engine/customer_clock.py).
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    customer_country: Mapped[str | None] = mapped_column(String(2))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))
     fallback_tokens: Mapped[list] = mapped_column(JSON, default=list)
     # A recovery started by a billing-platform connector: the platform, its invoice (Braintree: the

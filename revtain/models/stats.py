@@ -35,3 +35,17 @@ class OutcomeTotal(db.Model):
     stripe: Mapped[int] = mapped_column(Integer, primary_key=True)
     successes: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TimingStat(db.Model):
+    """Outcomes of scheduled retries per client, decline family and the customer's local hour
+    (``dimension`` "hour", slot 0-23) or weekday ("weekday", slot 0-6, Monday = 0)."""
+
+    __tablename__ = "timing_stats"
+
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    successes: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -54,6 +54,9 @@ class ExecuteInput:
     # The platform keeps retrying this invoice itself (no hand-off): Revtain charges nothing and
     # watches, while its dunning emails still go out.
     watch_only: bool = False
+    # The customer's clock (engine/customer_clock.py): as the merchant or the platform told it.
+    customer_timezone: str | None = None
+    customer_country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def start(client: Client, data: ExecuteInput) -> Started:
         # Where the customer's card is from: as told, else the issuing country of its BIN.
         card_origin=data.card_origin or issuing_country(bin_prefix),
         bin_prefix=bin_prefix,
+        customer_timezone=data.customer_timezone,
+        customer_country=data.customer_country,
         payment_method_type=data.payment_method_type,
         fallback_tokens=list(data.fallback_tokens),
         source=data.source,
