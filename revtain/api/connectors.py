@@ -14,10 +14,32 @@ from flask import jsonify, request
 from ..connectors.base import BadPayload, Unauthorized
 from ..connectors.inbound import UnknownConnector, receive
 from . import bp
+from .doc_models import ConnectorPath, ConnectorReceived
 from .errors import not_found, validation_error
+from .operations import Reply, documented
+from .schemas import Error
 
 
 @bp.post("/connectors/<platform>/webhook/<client_id>")
+@documented(
+    "receiveConnectorWebhook", "A billing platform's webhook", tags=("Connectors",), path=ConnectorPath,
+    description="Point the platform's webhook here (the URL is on the dashboard's Connectors page). "
+    "Authenticated the platform's own way (Stripe-Signature, HTTP Basic, recurly-signature, bt_signature, "
+    "X-Recharge-Hmac-Sha256), never with X-API-KEY. The event is stored and answered at once; a job "
+    "recovers the payment and marks the invoice paid in the platform.",
+    body={"description": "The platform's own event, as it sends it", "type": "object"},
+    body_media_types=("application/json", "application/x-www-form-urlencoded"), security=(),
+    responses={
+        200: Reply("Received (duplicate: a resend; ignored: an event type Revtain does not act on)",
+                   body=ConnectorReceived, example={"received": True}),
+        400: Reply("A body the platform would not send", body=Error),
+        401: Reply("Unsigned or wrongly signed (with a Basic challenge for platforms using a Basic pair)",
+                   body=Error, example={"error": "Unauthorized", "message": "The signature does not match."},
+                   headers={"WWW-Authenticate": "For platforms authenticated with HTTP Basic"}),
+        404: Reply("Unknown platform, client, or no connector of this platform for the client", body=Error,
+                   example={"error": "Connector not found."}),
+    },
+)
 def connector_webhook(platform: str, client_id: str):
     try:
         received = receive(platform, client_id, request.headers, request.get_data(cache=False))

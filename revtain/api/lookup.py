@@ -17,7 +17,10 @@ from ..engine import bins, declines
 from ..extensions import limiter
 from . import bp
 from .cors import open_to_browsers
+from .doc_models import BinPath, DeclinePath, DeclinesQuery
 from .errors import validation_error
+from .operations import Reply, documented, rate_limited
+from .schemas import BinLookup, DeclineDictionaryEntry, DeclineLookup, Error
 
 DEFAULT_RATE_LIMIT = "300 per minute"
 MAX_CODE_LENGTH = 64
@@ -79,7 +82,32 @@ def _json(body: Any) -> Response:
     return response
 
 
+def _replies(ok: Reply, bad: str) -> dict[int, Reply]:
+    """The developer tools are public (no API key) and rate-limited per IP for fair use."""
+    return {
+        200: ok,
+        400: Reply(bad, body=Error),
+        429: rate_limited("Fair-use rate limit exceeded",
+                          "Too many lookup requests. Rate limit: 300 requests per minute per IP address."),
+    }
+
+
+_EXAMPLE = {"gateway": "stripe", "gatewayLabel": "Stripe", "rawCode": "do_not_honor",
+            "canonicalCode": "do_not_honor", "category": "soft",
+            "plainEnglish": "The issuer declined without a specific reason. A later retry often succeeds."}
+
+
 @bp.get("/lookup/decline/<gateway>/<path:code>", merge_slashes=False)
+@documented(
+    "lookupDeclineCode", "What a gateway's decline code means", tags=("Developer tools",), path=DeclinePath,
+    description="Public, CORS open. An unrecognised code answers 200 with canonicalCode \"unknown\".",
+    responses={**_replies(Reply('The code; canonicalCode is "unknown" when unrecognised', body=DeclineLookup,
+                                example={**_EXAMPLE, "variantsOnOtherGateways": [
+                                    {"gateway": "braintree", "gatewayLabel": "Braintree",
+                                     "rawCode": "2000"}]}),
+                          "Unknown gateway, or a code that is too long"),
+               404: Reply("No such path", body=Error)},
+)
 @fair_use
 def lookup_decline(gateway: str, code: str):
     name = _gateway(gateway)
@@ -104,6 +132,13 @@ def lookup_decline(gateway: str, code: str):
 
 
 @bp.get("/lookup/declines")
+@documented(
+    "listDeclineCodes", "The full decline code dictionary", tags=("Developer tools",), query=DeclinesQuery,
+    description="Public, CORS open: every raw code of every gateway (or of one gateway).",
+    responses={**_replies(Reply("Every raw code of every gateway (or of one gateway)",
+                                body=list[DeclineDictionaryEntry]), "Unknown gateway"),
+               404: Reply("No such path", body=Error)},
+)
 @fair_use
 def decline_dictionary():
     values = request.args.getlist("gateway")
@@ -130,6 +165,14 @@ def decline_dictionary():
 
 
 @bp.get("/lookup/bin/<path:prefix>", merge_slashes=False)
+@documented(
+    "lookupBin", "What a card's BIN says: network, type, issuer, country", tags=("Developer tools",),
+    path=BinPath, description="Public, CORS open; from the BIN data shipped with Revtain.",
+    responses=_replies(Reply('The BIN; "Unknown" / "unknown" where not identifiable', body=BinLookup,
+                             example={
+        "prefix": "424242", "issuerName": "Unknown", "issuerCountry": "US", "cardNetwork": "visa",
+        "cardType": "unknown", "cardScheme": "visa"}), "The prefix is not 4 to 8 digits"),
+)
 @fair_use
 def lookup_bin(prefix: str):
     try:

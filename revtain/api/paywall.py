@@ -17,8 +17,9 @@ from . import bp
 from .auth import current_client, require_api_key
 from .cors import open_to_browsers
 from .errors import validate
+from .operations import Reply, documented, rate_limited
 from .ratelimit import paywall_limit
-from .schemas import PaywallQuery
+from .schemas import PaywallQuery, PaywallStatus
 
 STATUS_PATH = "/api/recovery/paywall-status"
 SNIPPET = "revtain-paywall.js"
@@ -30,6 +31,20 @@ snippet_bp = Blueprint("paywall_snippet", __name__)
 
 
 @bp.get("/recovery/paywall-status")
+@documented(
+    "getPaywallStatus", "Whether a customer is past due", tags=("Paywall",),
+    description="Takes the publishable key (rev_pk_…) or the secret key; open to any origin (the paywall "
+    "snippet, /revtain-paywall.js, calls it from your app). 120 requests a minute per key.",
+    query=PaywallQuery,
+    responses={
+        200: Reply("The customer's unrecovered failed payments", body=PaywallStatus, example={
+            "isPastDue": True, "totalOwedCents": 4900, "currency": "USD", "failedPaymentCount": 1,
+            "oldestFailureAt": "2026-05-14T09:12:00.000Z"}),
+        429: rate_limited(
+            "Rate limit exceeded",
+            "Too many paywall status requests. Rate limit: 120 requests per minute per API key."),
+    },
+)
 @require_api_key(allow_publishable=True)
 @paywall_limit()
 def paywall_status():

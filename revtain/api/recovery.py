@@ -16,9 +16,21 @@ from ..recovery.start import ExecuteInput, Started, start
 from ..webhooks.payloads import BLOCKED_MESSAGE, HOLDOUT_MESSAGE
 from . import bp
 from .auth import current_client, require_api_key
+from .doc_models import TransactionPath
 from .errors import ApiError, not_found, parse_json_body, validate
+from .operations import Reply, documented, rate_limited
 from .ratelimit import execute_limit
-from .schemas import ExecuteRequest, StatusQuery
+from .schemas import (
+    Blocked,
+    Duplicate,
+    Error,
+    ExecuteRequest,
+    ExecuteResult,
+    Holdout,
+    Queued,
+    Status,
+    StatusQuery,
+)
 
 IDEMPOTENCY_MESSAGE = "A recovery attempt with this idempotencyKey has already been processed."
 VELOCITY_MESSAGE = "A recovery attempt for this card and amount was already made in the last 5 minutes."
@@ -29,7 +41,62 @@ def public_status(recovery: Recovery) -> str:
     return recovery.status if recovery.status in FINAL_STATES else "unknown"
 
 
+_AI = {"score": 72.5, "confidence": 68, "dataSource": "blended",
+       "reasoning": 'Analysed 142 similar "do_not_honor" declines during afternoon hours.'}
+_TX = "01KKZ14FEZK152ZBXEM2XK1B0C"
+_STATUS = {"transactionId": _TX, "status": "succeeded", "recovered": True, "amount": 5000, "currency": "USD",
+           "recoveredAt": "2026-03-17T23:15:21.000Z", "strategyUsed": "primary", "attemptCount": 1,
+           "lastDeclineCode": "do_not_honor", "pending": False, "isSimulated": False, "holdout": False}
+_STATUS_REPLIES = {
+    200: Reply("The recovery. recommendedAction and its reason are present unless it succeeded; "
+               "nextRetryAt while a retry is pending", body=Status, example=_STATUS),
+    404: Reply("No such transaction for this client", body=Error,
+               example={"error": "Transaction not found."}),
+}
+
+
 @bp.post("/recovery/execute")
+@documented(
+    "executeRecovery", "Recover a failed payment", tags=("Recovery",),
+    description="Send every failed payment here, with its originalDeclineCode and an idempotencyKey "
+    "(your invoice id). Revtain retries now, queues a smart-time retry (202; the outcome arrives by "
+    "webhook), or blocks it (403, do not retry). A second request with the same idempotencyKey, or for the "
+    "same card and amount within 5 minutes, is a 409. 60 requests a minute per key.",
+    body=ExecuteRequest,
+    examples={
+        "minimal": {"summary": "A failed invoice", "value": {
+            "paymentMethodToken": "pm_1234567890", "amount": 5000, "currency": "USD",
+            "originalDeclineCode": "do_not_honor", "idempotencyKey": "order_12345_retry_1"}},
+        "sandbox": {"summary": "Test gateway: simulate an outcome", "value": {
+            "paymentMethodToken": "pm_1234567890", "amount": 5000, "simulateOutcome": "failed",
+            "customerEmail": "customer@example.com"}},
+    },
+    responses={
+        200: Reply("Recovered now (success: true), all strategies exhausted (success: false, see error and "
+                   "recommendedAction), or held out by Proof Mode (status: holdout)",
+                   body=ExecuteResult | Holdout,
+                   example={"success": True, "message": "Revenue Recovered", "error": None,
+                            "transactionId": _TX,
+                            "strategyUsed": "primary", "gatewaysAttempted": 1, "recoveryEngineApplied": True,
+                            "ai": _AI}),
+        202: Reply("Queued for a smart-time retry (status: queued), or the gateway's answer was lost and is "
+                   "being reconciled (status: unknown); the outcome arrives by webhook", body=Queued,
+                   example={"success": False, "status": "queued",
+                            "message": "Insufficient funds: queued for smart-time retry.",
+                            "transactionId": _TX,
+                            "strategyUsed": "smart_retry", "nextRetryAt": "2026-03-20T10:00:00.000Z",
+                            "recommendedAction": "retry_later"}),
+        403: Reply("Blocked by the risk engine (do not retry), or a publishable key", body=Blocked | Error,
+                   example={"error": "Transaction blocked by Revtain Risk Engine to protect Merchant Health.",
+                            "declineCode": "fraudulent", "action": "blocked", "transactionId": _TX}),
+        409: Reply("Duplicate request (idempotencyKey already used, or the same card and amount within 5 "
+                   "minutes)", body=Duplicate,
+                   example={"error": "Duplicate recovery request.", "message": IDEMPOTENCY_MESSAGE,
+                            "existingTransactionId": _TX, "existingStatus": "succeeded"}),
+        429: rate_limited("Rate limit exceeded",
+                          "Too many recovery requests. Rate limit: 60 requests per minute per API key."),
+    },
+)
 @require_api_key
 @execute_limit()
 def execute():
@@ -49,6 +116,10 @@ def execute():
             simulate_outcome=body.simulateOutcome,
             fallback_tokens=body.fallbackPaymentMethodTokens or [],
             payment_method_type=body.paymentMethodType,
+            description=body.description,
+            customer_locale=body.customerLocale,
+            customer_timezone=body.customerTimezone,
+            customer_country=body.customerCountry,
         ),
     )
     status, payload = _execute_response(started)
@@ -156,6 +227,11 @@ def status_body(recovery: Recovery) -> dict[str, Any]:
 
 
 @bp.get("/recovery/status/<transaction_id>")
+@documented(
+    "getStatus", "A recovery's status, by transaction id", tags=("Recovery",), path=TransactionPath,
+    description="Only your own transactions are visible. The webhooks are the source of truth: do not poll.",
+    responses=_STATUS_REPLIES,
+)
 @require_api_key
 def status_by_id(transaction_id: str):
     if "\x00" in transaction_id:  # no id holds one; PostgreSQL text cannot
@@ -171,6 +247,10 @@ def status_by_id(transaction_id: str):
 
 
 @bp.get("/recovery/status")
+@documented(
+    "getStatusByIdempotencyKey", "A recovery's status, by the idempotencyKey sent to execute",
+    tags=("Recovery",), query=StatusQuery, responses=_STATUS_REPLIES,
+)
 @require_api_key
 def status_by_idempotency_key():
     query = validate(StatusQuery, request.args.to_dict())

@@ -13,8 +13,9 @@ from ..recovery.tokenize import CardRejected, TokenizeUnavailable, tokenize
 from . import bp
 from .auth import current_client, require_api_key
 from .errors import ApiError, parse_json_body, validate, validation_error
+from .operations import Reply, documented, rate_limited
 from .ratelimit import tokenize_limit
-from .schemas import TokenizeRequest
+from .schemas import Error, TokenizeRequest, TokenizeResult
 
 UNAVAILABLE = "Tokenization is not available for this gateway."
 
@@ -39,6 +40,22 @@ PROBLEMS = {
 
 
 @bp.post("/recovery/tokenize")
+@documented(
+    "tokenizeTestCard", "A test card in, a payment method token out", tags=("Test mode",),
+    description="Revtain Test Gateway only: live gateways collect cards with their own fields. Nothing of "
+    "the card is stored but its brand, BIN and last four. 10 requests a minute per key.",
+    body=TokenizeRequest,
+    examples={"visa": {"cardNumber": "4111 1111 1111 1111", "expMonth": "12", "expYear": "2030",
+                       "cvc": "123"}},
+    responses={
+        200: Reply("The token, for execute's paymentMethodToken", body=TokenizeResult, example={
+            "success": True, "paymentMethodToken": "tok_test_visa_1111", "brand": "visa", "last4": "1111"}),
+        400: Reply("Not a test card, bad card data, or a live gateway", body=Error,
+                   example={"error": UNAVAILABLE, "message": "Use your gateway's own card fields."}),
+        429: rate_limited("Rate limit exceeded",
+                          "Too many tokenize requests. Rate limit: 10 requests per minute per API key."),
+    },
+)
 @require_api_key
 @tokenize_limit()
 def tokenize_card():

@@ -116,4 +116,16 @@ def index():
     return redirect(url_for("dashboard.recoveries"))
 
 
-from . import account, alerts, auth, connectors, dunning, recoveries, reports, settings, users, webhooks  # noqa: E402, F401  (routes)
+from . import (  # noqa: E402, F401  (routes)
+    account,
+    alerts,
+    auth,
+    connectors,
+    dunning,
+    dunning_sender,
+    recoveries,
+    reports,
+    settings,
+    users,
+    webhooks,
+)
