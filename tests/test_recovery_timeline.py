@@ -1,6 +1,7 @@
-"""A recovery's timeline tells its whole story: the dunning emails (scheduled, sent, cancelled), the
-customer opening the card-update page, the card change (the original card kept in history), the
-attempt with the new card and the webhooks, in time order and in the merchant's timezone."""
+"""A recovery's timeline tells its whole story: the dunning emails (scheduled, sent, clicked,
+cancelled), the customer opening the card-update page, the card change (the original card kept in
+history), the attempt with the new card and the webhooks, in time order and in the merchant's
+timezone."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from revtain.extensions import db
 from revtain.models import CardUpdateLink, Recovery
 from tests.support.smtp import smtp_server
 from tests.test_dashboard import PASSWORD, login
-from tests.test_dunning_sending import LINK, START, execute, messages, setup_merchant, sweep_dunning
+from tests.test_dunning_sending import CLICK, LINK, START, execute, messages, setup_merchant, sweep_dunning
 
 ENTRY = re.compile(
     r'<li class="([a-z_]+)">\s*<strong>([^<]+)</strong> · <time datetime="[^"]*">([^<]+)</time>'
@@ -53,10 +54,13 @@ def test_emails_opens_and_the_card_change_are_on_the_timeline(app, smtp):
                             timezone="Europe/Paris", quiet_hours=(0, 0))
     recovery_id = execute(app, issued)  # expired_card on pm_old_card: a new card is needed
     assert sweep_dunning(app) == 1
-    token = LINK.search(smtp.received[0].get_body(("plain",)).get_content()).group(1)
+    tracked = CLICK.search(smtp.received[0].get_body(("plain",)).get_content()).group(0)
 
     web = app.test_client()
     advance(app, hours=1)
+    clicked = web.get(tracked)  # the email's tracked link, to the card-update page
+    assert clicked.status_code == 302
+    token = LINK.fullmatch(clicked.headers["Location"]).group(1)
     card_page(web, token)
     advance(app, minutes=10)
     form = card_page(web, token)
@@ -84,6 +88,7 @@ def test_emails_opens_and_the_card_change_are_on_the_timeline(app, smtp):
         ("message", "Email (dunning step 1) scheduled", "2026-03-17 13:00:00 CET"),
         ("message", "Email (dunning step 1) sent", "2026-03-17 13:00:00 CET"),
         ("message", "Email (dunning step 2) scheduled", "2026-03-17 13:00:00 CET"),
+        ("open", "Email (dunning step 1) link clicked", "2026-03-17 14:00:00 CET"),
         ("open", "Card-update page opened", "2026-03-17 14:00:00 CET"),
         ("open", "Card-update page opened again", "2026-03-17 14:10:00 CET"),
         ("newcard", "Card updated", "2026-03-17 14:11:00 CET"),
@@ -104,6 +109,7 @@ def test_emails_opens_and_the_card_change_are_on_the_timeline(app, smtp):
     assert f"the card-update page (link {link.id})" in card and "Visa ending 1111" in card
     assert f"<dd class=\"mono\">{new_token}</dd>" in details("Attempt 1: approved")
     assert "Opened in all</dt><dd class=\"mono\">2 times" in details("Card-update page opened again")
+    assert "Clicks in all</dt><dd class=\"mono\">1<" in details("Email (dunning step 1) link clicked")
     assert "Action needed: update your card for Acme Cloud" in details("Email (dunning step 1) sent")
     assert "card updated" in details("Email (dunning step 2) cancelled")
     assert token not in page  # the link's token is a credential: never shown

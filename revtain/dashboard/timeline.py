@@ -148,7 +148,13 @@ def _message_entries(recovery: Recovery, zone: ZoneInfo) -> tuple[list[Entry], l
                 "To": message.to_address, "Subject": message.subject or "-",
                 **({"Card-update link": message.card_update_link_id} if message.card_update_link_id else {}),
             }))
-        elif message.status == CANCELLED:
+        if message.opened_at:
+            past.append(Entry(message.opened_at, "open", f"{name} opened", {"How we know": "tracking pixel"}))
+        if message.clicked_at:
+            past.append(Entry(message.clicked_at, "open", f"{name} link clicked", {
+                "Clicks in all": message.clicks,
+            }))
+        if message.status == CANCELLED:
             reason = (message.error or "-").replace("_", " ")
             past.append(Entry(message.cancelled_at, "cancelled", f"{name} cancelled", {"Why": reason}))
         elif message.status == FAILED:
