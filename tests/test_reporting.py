@@ -346,7 +346,8 @@ def test_charts_are_named_svg_with_every_figure_in_a_title(app, merchant):
     with app.app_context():
         seed(merchant.client_id)
         drawn = presentation.charts(build(app, merchant.client_id, Q1))
-    assert sorted(drawn) == ["days", "families", "steps", "strategies", "trend-EUR", "trend-USD"]
+    assert sorted(drawn) == ["at-risk", "days", "families", "steps", "strategies", "trend-EUR", "trend-USD"]
+    assert "<title>USD, Still at risk: $7.00 (1)</title>" in str(drawn["at-risk"])
     usd = str(drawn["trend-USD"])
     assert usd.startswith('<svg class="chart" id="chart-trend-USD" role="img"')
     assert 'aria-labelledby="chart-trend-USD-title chart-trend-USD-desc"' in usd

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from revtain.formatting import short_money
-from revtain.reporting.charts import Bar, Series, column_chart, nice_max, rate_chart
+from revtain.reporting.charts import Bar, Part, Series, column_chart, nice_max, rate_chart, share_chart
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,18 @@ def test_rate_bars_without_a_rate_draw_no_bar_but_keep_their_label():
 )
 def test_axis_amounts_are_short(minor, currency, expected):
     assert short_money(minor, currency) == expected
+
+
+def test_share_bars_split_in_proportion_and_skip_empty_parts():
+    parts = [
+        Part("Recovered", "recovered", 300, "$3.00"),
+        Part("Lost", "failed", 0, "$0.00"),
+        Part("Still at risk", "at-risk", 100, "$1.00"),
+    ]
+    svg = str(share_chart("s", "Shares", "", [("USD", parts)]))
+    widths = [
+        float(w)
+        for w in re.findall(r'<rect class="series-[a-z-]+" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg)
+    ]
+    assert widths == [pytest.approx(304 * 0.75), pytest.approx(304 * 0.25)]
+    assert "<title>USD, Still at risk: $1.00</title>" in svg and "Lost" not in svg

@@ -37,7 +37,8 @@ def test_the_report_has_charts_beside_tables(finance):
     assert r.status_code == 200
     page = text(r)
     assert "script" not in r.headers["Content-Security-Policy"]
-    assert page.count('role="img"') == 6  # trend in EUR and USD, families, strategies, steps, days
+    # at risk, trend in EUR and USD, families, strategies, steps, days
+    assert page.count('role="img"') == 7
     for table in (
         "table-trend-USD",
         "table-trend-EUR",

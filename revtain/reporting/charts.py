@@ -137,3 +137,37 @@ def rate_chart(chart_id: str, title: str, description: str, bars: Sequence[Bar])
         out.append(f'<text class="axis" x="{WIDTH - right + 4}" y="{y + 17}">{escape(bar.note)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    css: str
+    value: float
+    note: str  # in the segment's title, e.g. "$52.00 (2 payments)"
+
+
+def share_chart(
+    chart_id: str, title: str, description: str, rows: Sequence[tuple[str, Sequence[Part]]]
+) -> Markup:
+    """One 100 % bar per row (e.g. per currency), split into its parts in proportion."""
+    row_h, left, right, top = 30, 48, 8, 6
+    height = top + row_h * max(len(rows), 1) + 4
+    plot_w = WIDTH - left - right
+    out = _open(chart_id, title, description, height)
+    for i, (label, parts) in enumerate(rows):
+        y = top + i * row_h
+        out.append(f'<text x="{left - 6}" y="{y + 17}" text-anchor="end">{escape(label)}</text>')
+        total = sum(p.value for p in parts)
+        x = float(left)
+        for part in parts:
+            if not total or not part.value:
+                continue
+            w = plot_w * part.value / total
+            out.append(
+                f'<rect class="series-{escape(part.css)}" x="{_n(x)}" y="{y + 4}" width="{_n(w)}" '
+                f'height="20"><title>{escape(label)}, {escape(part.name)}: {escape(part.note)}</title></rect>'
+            )
+            x += w
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -9,10 +9,15 @@ from markupsafe import Markup
 
 from ..formatting import DEFAULT_LOCALE, money, short_money
 from .breakdowns import RateRow, StepRow
-from .charts import Bar, Series, column_chart, rate_chart
+from .charts import Bar, Part, Series, column_chart, rate_chart, share_chart
 from .report import Report
 
 SERIES = (("failed", "Failed payments"), ("recovered", "Recovered"), ("organic", "Paid first time (organic)"))
+AT_RISK_PARTS = (
+    ("recovered", "recovered", "Recovered"),
+    ("lost", "failed", "Lost"),
+    ("at_risk", "at-risk", "Still at risk"),
+)
 SHORT_DAYS = ("0", "1-2", "3-6", "7-13", "14-29", "30+")
 
 
@@ -56,6 +61,28 @@ def charts(report: Report) -> dict[str, Markup]:
             axis_money(currency),
             lambda v, c=currency: money(int(v), c),
             max_labels=4,
+        )
+    if report.at_risk:
+        rows = [
+            (
+                r.currency,
+                [
+                    Part(
+                        name,
+                        css,
+                        getattr(r, f"{what}_amount"),
+                        f"{money(getattr(r, f'{what}_amount'), r.currency)} ({getattr(r, f'{what}_count')})",
+                    )
+                    for what, css, name in AT_RISK_PARTS
+                ],
+            )
+            for r in report.at_risk
+        ]
+        summary = "; ".join(
+            f"{cur}: " + ", ".join(f"{p.name} {p.note}" for p in parts) for cur, parts in rows
+        )
+        out["at-risk"] = share_chart(
+            "chart-at-risk", "Recovered vs lost vs still at risk", summary + ".", rows
         )
     for key, title, rows in (
         ("families", "Recovery rate by decline family", report.families),

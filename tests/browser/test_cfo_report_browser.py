@@ -98,7 +98,7 @@ def test_the_charts_draw_beside_their_tables_with_no_serious_violation(live, bro
     try:
         expect(page.get_by_role("heading", level=1)).to_have_text("CFO report")
         charts = page.locator("svg.chart")
-        expect(charts).to_have_count(6)
+        expect(charts).to_have_count(7)
         expect(page.get_by_role("img", name="Monthly amounts in USD")).to_be_visible()
         expect(page.get_by_role("img", name="Recovery rate by decline family")).to_be_visible()
         expect(page.get_by_role("img", name="Days to recover")).to_be_visible()
