@@ -225,6 +225,10 @@ def test_a_month_and_a_range_in_the_merchants_timezone():
         ({"from": "2026-02-30"}, "From is not a real date."),
         ({"to": "16/03/2026"}, "To must be a date as YYYY-MM-DD."),
         ({"from": "2026-03-10", "to": "2026-03-01"}, "From must be on or before To."),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "From must be a date from 1970 to 2999."),
+        ({"to": "0001-01-01"}, "To must be a date from 1970 to 2999."),
+        ({"month": "0000-01"}, "Month must be from 1970 to 2999."),
+        ({"month": "9999-12"}, "Month must be from 1970 to 2999."),
         ({"from": "2020-01-01", "to": "2026-03-01"}, "Choose a range of at most 60 months."),
         ({"currency": "XYZ"}, "Currency must be a three-letter ISO 4217 code such as USD, or empty for all."),
         (

@@ -85,6 +85,8 @@ def test_csv_export(finance):
         ("month=2026-13", "Month must be a month as YYYY-MM."),
         ("from=2026-03-10&to=2026-03-01", "From must be on or before To."),
         ("from=yesterday", "From must be a date as YYYY-MM-DD."),
+        ("from=9999-12-31&to=9999-12-31", "From must be a date from 1970 to 2999."),
+        ("month=9999-12", "Month must be from 1970 to 2999."),
         ("currency=DOLLARS", "Currency must be a three-letter ISO 4217 code"),
     ],
 )

@@ -17,6 +17,7 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 MAX_MONTHS = 60  # the longest range the report covers: five years of monthly trend
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # beyond these, the range's bounds would not be real moments
 DEFAULT_MONTHS = 12  # with no range given: this month and the 11 before it
 
 
@@ -76,10 +77,14 @@ def _day(value: str, label: str, problems: list[str]) -> date | None:
         problems.append(f"{label} must be a date as YYYY-MM-DD.")
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         problems.append(f"{label} is not a real date.")
         return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        problems.append(f"{label} must be a date from {FIRST_YEAR} to {LAST_YEAR}.")
+        return None
+    return day
 
 
 def default_range(today: date) -> tuple[date, date]:
@@ -100,8 +105,10 @@ def parse(args: Mapping[str, str], zone: tzinfo, today: date) -> ReportFilter:
     if month:
         if raw_from or raw_to:
             problems.append("Choose either a month or a date range, not both.")
-        elif MONTH.match(month):
+        elif MONTH.match(month) and FIRST_YEAR <= int(month[:4]) <= LAST_YEAR:
             first, last = _month_range(month)
+        elif MONTH.match(month):
+            problems.append(f"Month must be from {FIRST_YEAR} to {LAST_YEAR}.")
         else:
             problems.append("Month must be a month as YYYY-MM.")
     if raw_from:
