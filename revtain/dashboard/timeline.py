@@ -130,14 +130,14 @@ def _message_entries(recovery: Recovery, zone: ZoneInfo) -> tuple[list[Entry], l
     its send as an upcoming entry."""
     rows = db.session.execute(
         select(Message, DunningStep.position)
-        .join(DunningStep, DunningStep.id == Message.step_id)
+        .outerjoin(DunningStep, DunningStep.id == Message.step_id)  # never hide a message
         .where(Message.client_id == recovery.client_id, Message.recovery_id == recovery.id)
         .order_by(Message.created_at, DunningStep.position)
     ).all()
     past: list[Entry] = []
     upcoming: list[Entry] = []
     for message, position in rows:
-        name = f"{_channel(message)} (dunning step {position})"
+        name = f"{_channel(message)} (dunning step {position})" if position else _channel(message)
         # send_at is cleared once the message is sent or cancelled: only a pending one has a due time
         past.append(Entry(message.created_at, "message", f"{name} scheduled", {
             "To": message.to_address,
