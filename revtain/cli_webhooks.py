@@ -29,16 +29,16 @@ def webhooks_list(client_id: str, limit: int) -> None:
         .order_by(WebhookEvent.created_at.desc(), WebhookEvent.id.desc())
         .limit(limit)
     ).scalars()
-    click.echo(f"{'eventId':<28}{'event':<20}{'created':<26}{'delivery':<11}{'tries':>5}  last")
+    from .webhooks.explain import explain
+
+    click.echo(f"{'eventId':<28}{'event':<20}{'created':<26}{'delivery':<11}{'tries':>5}  what happened")
     for event in events:
         delivery: WebhookDelivery | None = event.deliveries[-1] if event.deliveries else None
         state = delivery.status if delivery else "no URL"
         tries = delivery.tries if delivery else 0
-        last = ""
-        if delivery and (delivery.last_status_code or delivery.last_error):
-            last = delivery.last_error or f"HTTP {delivery.last_status_code}"
+        said = explain(delivery) if delivery else "Not sent: the client has no webhook URL."
         click.echo(
-            f"{event.id:<28}{event.type:<20}{iso(event.created_at):<26}{state:<11}{tries:>5}  {last}"
+            f"{event.id:<28}{event.type:<20}{iso(event.created_at):<26}{state:<11}{tries:>5}  {said}"
         )
 
 
