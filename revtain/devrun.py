@@ -88,7 +88,7 @@ def _ensure_demo(base_url: str) -> tuple[str, IssuedCredentials | None, str | No
         db.session.remove()
 
 
-def _wait_until_up(url: str, seconds: float = 30.0) -> bool:
+def _wait_until_up(url: str, seconds: float = 90.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
