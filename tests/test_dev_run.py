@@ -4,6 +4,7 @@ readiness, a recovery with the printed key, and metrics from gunicorn and the wo
 from __future__ import annotations
 
 import re
+import time
 
 import requests
 
@@ -37,6 +38,15 @@ def test_a_fresh_dev_run_is_ready_with_a_demo_login(tmp_path):
             "csrf_token": csrf, "email": dev.demo_email, "password": dev.demo_password})
         assert signed_in.status_code == 200 and "/dashboard/login" not in signed_in.url, signed_in.text[:500]
 
-        metrics = requests.get(f"{dev.base_url}/metrics", timeout=10).text
+        # web (gunicorn), worker and scheduler each write their samples; /metrics adds them up
+        delivered = 'revtain_jobs_total{job="deliver_webhook",result="ok"} 1.0'
+        for _ in range(100):
+            metrics = requests.get(f"{dev.base_url}/metrics", timeout=10).text
+            if delivered in metrics:
+                break
+            time.sleep(0.2)
         assert 'revtain_http_request_duration_seconds_count{endpoint="api.execute"' in metrics
         assert 'revtain_attempts_total{gateway="test",outcome="approved"} 1.0' in metrics
+        assert delivered in metrics
+        ticks = re.search(r"^revtain_scheduler_ticks_total (\S+)$", metrics, re.MULTILINE)
+        assert ticks and float(ticks.group(1)) >= 1
