@@ -4,6 +4,7 @@ name a host, webhook failures are explained, and the README links only files tha
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -151,7 +152,9 @@ def test_the_cname_instruction_names_a_host_never_an_address(make_app):
         assert cname_record(client.card_update_domain) == "pay.acme.invalid CNAME revtain.example.com"
 
 
-def test_a_delivery_to_a_host_that_does_not_resolve_is_explained(app, runner):
+def test_a_delivery_to_a_host_that_does_not_resolve_is_explained(make_app):
+    app = make_app(FROZEN_NOW="2026-03-17T12:00:00+00:00")  # "in 2 seconds" whatever the machine's speed
+    runner = app.test_cli_runner()
     with app.app_context():
         merchant = onboard(name="Acme", webhook_url="https://no-such-host.invalid/hooks")
     r = app.test_client().post(
@@ -175,6 +178,21 @@ def test_a_delivery_to_a_host_that_does_not_resolve_is_explained(app, runner):
         in listing.output
     ), listing.output
     assert "Error" not in listing.output and "Traceback" not in listing.output
+
+    # the dashboard says the same, on the deliveries list and on the delivery's page
+    with app.app_context():
+        from revtain.dashboard.accounts import create_user
+
+        create_user(merchant.client_id, "boss@acme.example", "admin", PASSWORD)
+    browser = app.test_client()
+    page = browser.get("/dashboard/login").get_data(as_text=True)
+    csrf = re.search(r'csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    signed_in = browser.post(
+        "/dashboard/login", data={"csrf_token": csrf, "email": "boss@acme.example", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    deliveries = html.unescape(browser.get("/dashboard/webhooks").get_data(as_text=True))
+    assert "The receiver's host name could not be found (DNS). Trying again in" in deliveries
 
 
 def test_the_readme_and_docs_link_only_files_that_exist():

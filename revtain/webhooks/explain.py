@@ -22,7 +22,8 @@ def _in_words(seconds: float) -> str:
         if seconds >= size:
             n = round(seconds / size)
             return f"in about {n} {unit}{'s' if n != 1 else ''}"
-    return f"in {round(seconds)} seconds"
+    n = round(seconds)
+    return f"in {n} second{'s' if n != 1 else ''}"
 
 
 def _reason(delivery: WebhookDelivery) -> str:
