@@ -136,5 +136,5 @@ def metrics_view():
     elif is_production(current_app):
         return {"error": "metrics are off: set REVTAIN_METRICS_TOKEN to serve them"}, 404
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return Response(exposition(app), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    headers={"Cache-Control": "no-store"})
+    return Response(exposition(app),
+                    headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
