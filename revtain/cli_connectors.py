@@ -7,11 +7,8 @@ import sys
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from .cli import client_or_fail
-from .clock import iso
-from .extensions import db
 
 
 @click.group("connectors", cls=AppGroup)
@@ -121,6 +118,10 @@ def connectors_remove(client_id: str, platform: str) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def connectors_events(client_id: str, limit: int) -> None:
     """What the platforms sent lately, and what Revtain did with each event."""
+    from sqlalchemy import select
+
+    from .clock import iso
+    from .extensions import db
     from .models import ConnectorEvent
 
     client = client_or_fail(client_id)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from .clock import iso
-from .extensions import db
-from .models import Client, WebhookDelivery, WebhookEvent
+# The database and models are imported inside each command: `revtain webhooks --help` stays fast.
 
 
 @click.group("webhooks", cls=AppGroup)
@@ -21,6 +18,11 @@ def webhooks_group() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def webhooks_list(client_id: str, limit: int) -> None:
     """The client's latest events, each with its delivery state."""
+    from sqlalchemy import select
+
+    from .clock import iso
+    from .extensions import db
+    from .models import Client, WebhookDelivery, WebhookEvent
     if db.session.get(Client, client_id) is None:
         raise click.ClickException(f"no client with id {client_id}")
     events = db.session.execute(
@@ -29,16 +31,16 @@ def webhooks_list(client_id: str, limit: int) -> None:
         .order_by(WebhookEvent.created_at.desc(), WebhookEvent.id.desc())
         .limit(limit)
     ).scalars()
-    click.echo(f"{'eventId':<28}{'event':<20}{'created':<26}{'delivery':<11}{'tries':>5}  last")
+    from .webhooks.explain import explain
+
+    click.echo(f"{'eventId':<28}{'event':<20}{'created':<26}{'delivery':<11}{'tries':>5}  what happened")
     for event in events:
         delivery: WebhookDelivery | None = event.deliveries[-1] if event.deliveries else None
         state = delivery.status if delivery else "no URL"
         tries = delivery.tries if delivery else 0
-        last = ""
-        if delivery and (delivery.last_status_code or delivery.last_error):
-            last = delivery.last_error or f"HTTP {delivery.last_status_code}"
+        said = explain(delivery) if delivery else "Not sent: the client has no webhook URL."
         click.echo(
-            f"{event.id:<28}{event.type:<20}{iso(event.created_at):<26}{state:<11}{tries:>5}  {last}"
+            f"{event.id:<28}{event.type:<20}{iso(event.created_at):<26}{state:<11}{tries:>5}  {said}"
         )
 
 
@@ -66,10 +68,9 @@ def domains_group() -> None:
 def domains_verify(client_id: str, force: bool) -> None:
     """Check that the client's cardUpdateDomain points at this deployment, then serve it."""
     from .cardupdate.domains import DomainCheckFailed, verify
+    from .cli import client_or_fail
 
-    client = db.session.get(Client, client_id)
-    if client is None:
-        raise click.ClickException(f"no client with id {client_id}")
+    client = client_or_fail(client_id)
     try:
         verify(client, force=force)
     except DomainCheckFailed as exc:

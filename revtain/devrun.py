@@ -13,17 +13,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from flask_migrate import upgrade
-from sqlalchemy import select
 
 from .config import is_production
-from .extensions import db
-from .models import Client
-from .onboarding import IssuedCredentials, onboard
+
+if TYPE_CHECKING:  # the app's modules load when the command runs: `revtain dev --help` stays fast
+    from .onboarding import IssuedCredentials
 
 DEMO_NAME = "Demo Merchant"
 DEMO_LOGIN = "demo@revtain.example"
@@ -58,7 +57,10 @@ def _ensure_demo_login(client_id: str) -> str | None:
     """A dashboard admin for the demo merchant; its password on first run only (None after)."""
     import secrets
 
+    from sqlalchemy import select
+
     from .dashboard.accounts import create_user
+    from .extensions import db
     from .models import User
 
     if db.session.execute(select(User.id).where(User.email == DEMO_LOGIN)).scalar_one_or_none():
@@ -71,6 +73,12 @@ def _ensure_demo_login(client_id: str) -> str | None:
 def _ensure_demo(base_url: str) -> tuple[str, IssuedCredentials | None, str | None]:
     """The demo client's id and, on first run only, its freshly issued credentials and the demo
     dashboard login's password."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Client
+    from .onboarding import onboard
+
     try:
         existing = db.session.execute(
             select(Client.id).where(Client.name == DEMO_NAME)
@@ -88,7 +96,7 @@ def _ensure_demo(base_url: str) -> tuple[str, IssuedCredentials | None, str | No
         db.session.remove()
 
 
-def _wait_until_up(url: str, seconds: float = 30.0) -> bool:
+def _wait_until_up(url: str, seconds: float = 90.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -107,6 +115,8 @@ def _wait_until_up(url: str, seconds: float = 30.0) -> bool:
 @click.option("--web-workers", default=2, show_default=True, type=int)
 def dev_command(host: str, port: int, web_workers: int) -> None:
     """Run Revtain (web, worker, scheduler) on embedded defaults, with a demo merchant."""
+    from flask_migrate import upgrade
+
     from .cli_clients import curl_example, print_credentials
 
     app = current_app

@@ -17,6 +17,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..formatting import money
 from ..models import Client
+from ..webhooks.explain import explain as explain_delivery
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -66,6 +67,7 @@ def _helpers() -> dict:
         "money": money,
         "when": when,
         "iso": iso,
+        "explain_delivery": explain_delivery,
         "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None,
     }
 

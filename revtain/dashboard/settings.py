@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..cardupdate.domains import DomainCheckFailed, verify
+from ..cardupdate.domains import DomainCheckFailed, cname_record, verify
 from ..cardupdate.links import public_host
 from ..extensions import db
 from ..models import ApiKey, Client
@@ -75,6 +75,7 @@ def _page(client: Client, submitted: tuple[str, FlaskForm] | None = None, status
         ).scalars())
     return render_template(
         "dashboard/settings.html", forms=forms, keys=keys, public_host=public_host(),
+        cname_record=cname_record(client.card_update_domain) if client.card_update_domain else None,
         connector_urls=connector_urls(client.id) if can("settings") else {}, **context,
     ), status
 
@@ -194,7 +195,7 @@ def save_domain():
                 client.card_update_domain = domain
                 client.card_update_domain_verified_at = None  # a new domain must be checked again
             db.session.commit()
-            flash(f"Domain saved. Add the CNAME record, then press Check: {domain} CNAME {public_host()}"
+            flash(f"Domain saved. Add the DNS record, then press Check: {cname_record(domain)}"
                   if domain else "Card-update domain removed: links use Revtain's own host.", "success")
             return redirect(url_for("dashboard.settings"))
     return _page(client, ("domain", form), 400)

@@ -87,7 +87,9 @@ def formatter(as_json: bool) -> structlog.stdlib.ProcessorFormatter:
 def setup_structlog() -> None:
     """structlog hands its events to stdlib ``logging``, whose handlers render them (idempotent)."""
     structlog.configure(
-        processors=[*_shared(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # a line below the logger's level costs one level check, not the whole chain
+        processors=[structlog.stdlib.filter_by_level, *_shared(),
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -64,6 +64,7 @@ JOB_SECONDS = Histogram("revtain_job_duration_seconds", "Time a worker spent on 
 SCHEDULER_ENQUEUED = Counter(
     "revtain_scheduler_enqueued_total", "Due rows the scheduler enqueued, by kind.", ["kind"]
 )
+SCHEDULER_TICKS = Counter("revtain_scheduler_ticks_total", "Scheduler ticks (sweeps for due rows).")
 REQUEST_SECONDS = Histogram(
     "revtain_http_request_duration_seconds",
     "HTTP request latency, by endpoint (the Flask endpoint name, never the raw path), method and status.",
@@ -72,6 +73,8 @@ REQUEST_SECONDS = Histogram(
 
 
 def count_enqueued(counts: dict[str, int]) -> None:
+    """One scheduler tick and what it enqueued."""
+    SCHEDULER_TICKS.inc()
     for kind, n in counts.items():
         if n:
             SCHEDULER_ENQUEUED.labels(kind).inc(n)
@@ -133,5 +136,5 @@ def metrics_view():
     elif is_production(current_app):
         return {"error": "metrics are off: set REVTAIN_METRICS_TOKEN to serve them"}, 404
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return Response(exposition(app), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    headers={"Cache-Control": "no-store"})
+    return Response(exposition(app),
+                    headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
