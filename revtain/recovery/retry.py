@@ -39,7 +39,7 @@ def run_scheduled_attempt(recovery_id: str) -> str:
             recovery.scheduled_retries += 1
         # PROCESSING: the execute that started it died mid-way. Running the cascade again is
         # safe: unrecorded attempts reuse their numbers, so the gateway sees the same keys.
-        outcome = cascade.run(client, recovery, "smart_retry", now)
+        outcome = cascade.run(client, recovery, "smart_retry", now, release_during_calls=True)
         kind, delivery = settle(client, recovery, outcome, now, trigger=TRIGGER, queue_errors=True)
     db.session.commit()
     enqueue_deliveries([delivery])
