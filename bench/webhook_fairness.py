@@ -4,10 +4,9 @@ PostgreSQL and Redis. Reports deliveries per second, the other merchants' latene
 due time) and the workers' CPU per delivery.
 
     .venv/bin/python bench/webhook_fairness.py [--deliveries 20000] [--merchants 20] [--threads 32]
-        [--before DIR --before-deliveries 400]
 
-``--before DIR`` first runs the same benchmark with the Revtain code in ``DIR`` (e.g. ``git archive
-main | tar -x -C DIR``) ahead on ``PYTHONPATH``, so before and after are measured side by side.
+To compare with an older commit, run this file from an export of it (``git archive <commit> | tar
+-x -C DIR``, copy this file into ``DIR/bench``, run it with ``PYTHONPATH=DIR``): see bench/README.md.
 Every run (re)creates the database ``--database`` and flushes Redis db ``--redis-db``; both are
 dropped / flushed at the end. The receivers are one threaded HTTP server in this process.
 """
@@ -114,7 +113,7 @@ def stage(database_url: str, env: dict[str, str], sink: Sink, merchants: int, n:
     return t0
 
 
-def run(label: str, args: argparse.Namespace, n: int, code_dir: str | None) -> dict:
+def run(label: str, args: argparse.Namespace, n: int) -> dict:
     database_url = f"{PG_SERVER}/{args.database}"
     redis_url = f"{REDIS_SERVER}/{args.redis_db}"
     work = Path(tempfile.mkdtemp(prefix="revtain-webhook-bench-"))
@@ -125,8 +124,6 @@ def run(label: str, args: argparse.Namespace, n: int, code_dir: str | None) -> d
            "REVTAIN_SCHEDULER_INTERVAL_SECONDS": "0.2", "REVTAIN_WORKER_THREADS": str(args.threads),
            "REVTAIN_WEBHOOK_TIMEOUT": str(args.timeout_s), "PYTHONUNBUFFERED": "1"}
     env.pop("REVTAIN_ENV", None)
-    if code_dir:
-        env["PYTHONPATH"] = code_dir + os.pathsep + env.get("PYTHONPATH", "")
     sink = Sink(args.delay_ms / 1000, args.timeout_s + 1)
     procs: list[Proc] = []
     try:
@@ -195,18 +192,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=32, help="REVTAIN_WORKER_THREADS")
     parser.add_argument("--lead", type=float, default=2.0)
     parser.add_argument("--limit-s", type=float, default=300.0, help="stop waiting after this long")
-    parser.add_argument("--before", help="a directory holding the Revtain code to compare with")
-    parser.add_argument("--before-deliveries", type=int, default=400)
+    parser.add_argument("--label", default="run", help="a name for this run in the output")
     parser.add_argument("--database", default="h_scale_webhooks")
     parser.add_argument("--redis-db", type=int, default=8)
     args = parser.parse_args()
     log(f"revtain {revtain_version()}, load average {os.getloadavg()}")
-    results = []
-    if args.before:
-        results.append(run("before", args, args.before_deliveries, args.before))
-    results.append(run("after", args, args.deliveries, None))
-    for r in results:
-        print(json.dumps(r))
+    print(json.dumps(run(args.label, args, args.deliveries)))
     return 0
 
 
