@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from sqlalchemy import select
 
+from revtain.dashboard.accounts import create_user
 from revtain.extensions import db
 from revtain.models import WebhookDelivery
 from revtain.onboarding import onboard
 from revtain.webhooks import fairness
 from tests.support.jobs import run_jobs, sweep
 from tests.support.receiver import Receiver
+from tests.test_dashboard import PASSWORD, login
 from tests.test_webhook_delivery import START, advance, recover_once
 
 
@@ -57,3 +61,23 @@ def test_without_a_limit_every_delivery_is_tried(make_app):
         with fairness.slot(issued.client_id):
             run_jobs(app)
         receiver.wait_for(1)  # tried at once, although the slot was held
+
+
+def test_a_failing_endpoint_is_shown_backing_off_and_nothing_is_dropped(make_app):
+    app = make_app(FROZEN_NOW=START)
+    with Receiver(fail_first=1000) as receiver:
+        with app.app_context():
+            issued = onboard(name="Down", webhook_url=receiver.url, gateway="test")
+            create_user(issued.client_id, "admin@down.example", "admin", PASSWORD)
+        recover_once(app, issued.api_key)
+        run_jobs(app)
+        for _ in range(3):  # the schedule's next tries (2 s, 8 s, 60 s after the first)
+            advance(app, 61)
+            sweep(app)
+        browser = app.test_client()
+        assert login(browser, "admin@down.example").status_code == 302
+        page = html.unescape(browser.get("/dashboard/webhooks").get_data(as_text=True))
+    delivery = _delivery(app, issued.client_id)
+    assert delivery.status == "pending" and delivery.tries >= 3
+    assert "Your webhook endpoint is failing." in page and "HTTP 503" in page
+    assert "Revtain is backing off" in page and "1 pending delivery waits" in page
