@@ -426,6 +426,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="revtain_bench", help="PostgreSQL database to (re)create")
     parser.add_argument("--redis-db", type=int, default=14, help="Redis database number to use and flush")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--merchants", type=int, default=1,
+                        help="fill the database first (bench/seed_scale.py): this many merchants")
+    parser.add_argument("--attempts", type=int, default=0, help="... this many finished attempts")
+    parser.add_argument("--backlog", type=int, default=0, help="... and this many queued retries")
     parser.add_argument("--keep-db", action="store_true", help="keep the database after the run")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -558,6 +562,11 @@ def main() -> int:
             )
             issued = json.loads(next(ln for ln in reversed(out.stdout.splitlines()) if ln.startswith("{")))
             api_key = issued["apiKey"]
+            if args.merchants > 1 or args.attempts or args.backlog:
+                from seed_scale import seed
+
+                log(f"seeding {args.merchants} merchants, {args.attempts} attempts, backlog {args.backlog}")
+                seed(database_url, args.merchants, args.attempts, args.backlog, log=log)
 
             execute = Server("execute", "revtain:create_app()", free_port(), env, args.workers, work)
             servers.append(execute)

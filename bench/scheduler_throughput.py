@@ -776,6 +776,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-db", type=int, default=14, help="Redis database number to use and flush")
     parser.add_argument("--redis-max-mb", type=float, default=4096.0,
                         help="abort when Redis uses more memory than this (it is shared), MB")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="REVTAIN_TEST_GATEWAY_LATENCY_MS: how long the test gateway takes to answer")
+    parser.add_argument("--threads", type=int, help="REVTAIN_WORKER_THREADS: jobs a worker runs at once")
     parser.add_argument("--seed", type=int, default=1, help="seed of the staged data")
     parser.add_argument("--keep-db", action="store_true", help="keep the database after the run")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
@@ -819,6 +822,9 @@ def main() -> int:
         env["REVTAIN_SCHEDULER_BATCH_SIZE"] = str(args.batch_size)
     if args.reenqueue_after:
         env["REVTAIN_REENQUEUE_AFTER_SECONDS"] = str(args.reenqueue_after)
+    env["REVTAIN_TEST_GATEWAY_LATENCY_MS"] = str(args.latency_ms)
+    if args.threads:
+        env["REVTAIN_WORKER_THREADS"] = str(args.threads)
     procs: list[Proc] = []
     results: dict = {}
     status = 0

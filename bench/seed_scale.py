@@ -59,11 +59,11 @@ def seed(database_url: str, merchants: int, attempts: int, backlog: int, log=pri
             }, "clients m, generate_series(1, %(n)s) g WHERE m.id = %(model)s"),
             {"n": max(0, merchants - 1), "model": model[0]},
         )
-        client_ids = "(SELECT array_agg(id ORDER BY id) FROM clients)"
+        client_ids = "(SELECT array_agg(id ORDER BY id) AS a FROM clients)"
         finished = attempts // 2
         recovery_row = {
             "id": "lpad(to_hex(g), 26, '0')",
-            "client_id": "ids[1 + g %% array_length(ids, 1)]",
+            "client_id": "ids.a[1 + g %% array_length(ids.a, 1)]",
             "payment_method_token": "'pm_seed_' || g",
             "amount": "1000 + g %% 9000",
             "currency": "'USD'",
@@ -90,7 +90,8 @@ def seed(database_url: str, merchants: int, attempts: int, backlog: int, log=pri
         conn.execute(
             "INSERT INTO attempts (id, recovery_id, client_id, seq, gateway, payment_method_token, "
             "strategy, idempotency_key, outcome, decline_code, created_at) "
-            "SELECT r.id || s, r.id, r.client_id, s, 'test', r.payment_method_token, 'smart_retry', "
+            "SELECT 'a' || right(r.id, 24) || s, r.id, r.client_id, s, 'test', r.payment_method_token, "
+            "'smart_retry', "
             "r.id || '-' || s, "
             "CASE WHEN s = 2 AND r.status = 'succeeded' THEN 'approved' ELSE 'declined' END, "
             "r.original_decline_code, r.created_at FROM recoveries r, generate_series(1, 2) s "

@@ -121,6 +121,14 @@ DEFAULTS: dict[str, Any] = {
     # rotation made in another process is honoured within this time, in the same process at once.
     # 0: no cache.
     "API_KEY_CACHE_SECONDS": 5,
+    # Jobs a worker process runs at once, each in its own thread (revtain/worker.py): most wait on
+    # a gateway or a merchant's receiver. Each running job may hold a database connection, so keep
+    # WORKER_THREADS x workers within the database's connection limit. SQLite: always 1.
+    "WORKER_THREADS": 8,
+    # Webhook deliveries to one client's endpoint in flight at once, across all workers; a
+    # delivery over the limit waits a moment without counting a try, so one merchant's slow or
+    # hanging endpoint holds at most this many threads and never delays other merchants.
+    "WEBHOOK_MAX_IN_FLIGHT_PER_CLIENT": 4,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
     # /readyz fails when the scheduler's heartbeat (written each tick) is older than this.

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEvent
 from ..models.webhook import DELIVERED, EXHAUSTED, PENDING
+from ..webhooks.health import backing_off
 from ..webhooks.outbox import EventNotFound, replay
 from . import bp
 from .auth import requires
@@ -34,7 +35,8 @@ def webhooks():
         query = query.where(WebhookDelivery.status == status)
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
     return render_template("dashboard/webhooks.html", page=page, status=status if status in STATES else "",
-                           states=STATES, replay_form=ReplayForm(formdata=None))
+                           states=STATES, replay_form=ReplayForm(formdata=None),
+                           backing_off=backing_off(current_user.client_id))
 
 
 def _own(model, row_id: str):

@@ -123,7 +123,16 @@ def plan(client: Client, recovery: Recovery, first_strategy: str) -> list[Step]:
     return steps
 
 
-def run(client: Client, recovery: Recovery, first_strategy: str, now: datetime) -> CascadeResult:
+def run(
+    client: Client,
+    recovery: Recovery,
+    first_strategy: str,
+    now: datetime,
+    *,
+    release_during_calls: bool = False,
+) -> CascadeResult:
+    """``release_during_calls`` (scheduled work, whose row is claimed): commit before each gateway
+    call, so no database connection is held while the gateway answers."""
     result: ChargeResult | None = None
     failed_gateways: set[str] = set()
     for step in plan(client, recovery, first_strategy):
@@ -140,6 +149,8 @@ def run(client: Client, recovery: Recovery, first_strategy: str, now: datetime) 
             continue
         seq = recovery.attempt_count + 1
         key = f"{recovery.id}-{seq}"
+        if release_during_calls:
+            db.session.commit()
         result = gateway.charge(
             ChargeRequest(
                 token=step.token,

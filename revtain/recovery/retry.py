@@ -41,7 +41,7 @@ def run_scheduled_attempt(recovery_id: str) -> str:
             recovery.scheduled_retries += 1
         # PROCESSING: the execute that started it died mid-way. Running the cascade again is
         # safe: unrecorded attempts reuse their numbers, so the gateway sees the same keys.
-        outcome = cascade.run(client, recovery, "smart_retry", now)
+        outcome = cascade.run(client, recovery, "smart_retry", now, release_during_calls=True)
         if planned and outcome.outcome in ("approved", "declined"):  # the planner's timing, judged
             learning.record_attempt(client, recovery, clock_of(client, recovery).timezone, now,
                                     outcome.approved)

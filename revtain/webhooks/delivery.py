@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import requests
 from flask import current_app
+from sqlalchemy import update
 
 from .. import outbound
 from ..alerts import raising as alerts
@@ -22,7 +23,7 @@ from ..due_rows import claim
 from ..extensions import db
 from ..models import Client, WebhookDelivery, WebhookTry
 from ..models.webhook import DELIVERED, EXHAUSTED, PENDING
-from . import signing
+from . import fairness, signing
 
 MAX_REPLY_BYTES = 64 * 1024  # what is read of a merchant's answer; the rest is never downloaded
 
@@ -64,18 +65,31 @@ def post_to_merchant(url: str, body: bytes, headers: dict[str, str], timeout: fl
     return Reply(status_code, text, error, int((time.monotonic() - started) * 1000))
 
 
+def _later(delivery_id: str, seconds: float) -> str:
+    """Due again in ``seconds``, no try counted (the claim's lease is given back early)."""
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == PENDING)
+        .values(next_try_at=clock_now() + timedelta(seconds=seconds), enqueued_at=None)
+    )
+    db.session.commit()
+    return "deferred"
+
+
 def deliver(delivery_id: str) -> str:
     if not claim(WebhookDelivery, delivery_id, "next_try_at", WebhookDelivery.status == PENDING):
         return "skipped"
     delivery = db.session.get(WebhookDelivery, delivery_id)
     client = db.session.get(Client, delivery.client_id)
-    url, event_id, body = delivery.url, delivery.event_id, delivery.event.body
+    url, event_id, body, client_id = delivery.url, delivery.event_id, delivery.event.body, client.id
     secret = decrypt(client.webhook_secret_encrypted)
     db.session.rollback()  # hold no transaction (or SQLite lock) while the receiver answers
-    started_at = clock_now()
-    headers = signing.headers(secret, event_id, int(started_at.timestamp()), body)
-
-    reply = post_to_merchant(url, body, headers, current_app.config["WEBHOOK_TIMEOUT"])
+    with fairness.slot(client_id) as slot:
+        if not slot.granted:  # the client's endpoint already has its share of threads
+            return _later(delivery_id, slot.wait_seconds)
+        started_at = clock_now()
+        headers = signing.headers(secret, event_id, int(started_at.timestamp()), body)
+        reply = post_to_merchant(url, body, headers, current_app.config["WEBHOOK_TIMEOUT"])
     status_code, error, duration_ms = reply.status_code, reply.error, reply.duration_ms
     excerpt = reply.text[:500] if reply.text is not None else None
 
