@@ -118,8 +118,9 @@ def text_from_html(html: str) -> str:
     converter.body_width = 0
     converter.ignore_images = True
     converter.ignore_emphasis = True
+    converter.ignore_tables = True  # the layout is a table: keep its paragraphs, not a grid
     converter.inline_links = True
     converter.protect_links = False
     html = re.sub(r'<div class="preheader".*?</div>', "", html, count=1, flags=re.S)
-    text = converter.handle(html)
+    text = "\n".join(line.rstrip() for line in converter.handle(html).splitlines())
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
