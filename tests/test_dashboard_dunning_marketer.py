@@ -132,5 +132,7 @@ def test_publishing_asks_for_confirmation_first(app, marketing, merchant):
     assert done.status_code == 302
     with app.app_context():
         assert db.session.get(DunningSequence, sequence_id).status == "published"
+    live = " ".join(text(marketing.get(f"/dashboard/dunning/sequences/{sequence_id}")).split())
+    assert "Results per step" in live and "not tracked" in live  # no sends yet, opens off by default
     # a published sequence has nothing to confirm
     assert marketing.get(f"/dashboard/dunning/sequences/{sequence_id}/publish").status_code == 302

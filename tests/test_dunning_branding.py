@@ -169,3 +169,42 @@ def test_the_open_pixel_is_there_only_when_the_merchant_allows_it(app, inbox):
         db.session.commit()
     app.test_client().get(pixel.group(2))
     assert messages(app, recovery_id)[0].opened_at is None
+
+
+def update_card_through(app, tracked_url: str) -> None:
+    """The customer follows the tracked link and gives a new card (the test gateway accepts it)."""
+    web = app.test_client()
+    card_page = web.get(tracked_url.removeprefix("http://revtain.test")).headers["Location"]
+    page = web.get(card_page.removeprefix("http://revtain.test"))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.get_data(as_text=True)).group(1)
+    done = web.post(card_page.removeprefix("http://revtain.test"), data={
+        "csrf": csrf, "number": "4111 1111 1111 1111", "expiry": "12/30", "cvc": "123"})
+    assert done.status_code == 200
+
+
+def test_per_step_stats_count_sends_opens_clicks_and_the_amount_recovered_after_the_step(app, inbox):
+    issued = setup_merchant(app, steps=((0, "new_card", "any"), (24, "new_card", "any")))
+    brand(app, issued, email_open_tracking=True)
+    first = execute(app, issued, token="pm_a", email_to="a@example.com", amount=4900)
+    execute(app, issued, token="test_decline_insufficient_funds", email_to="b@example.com", amount=1500,
+            currency="EUR")  # declined on every retry
+    assert sweep_dunning(app) == 2
+    to_a = next(m for m in inbox.received if m["To"] == "a@example.com")
+    _, html = parts(to_a)
+    app.test_client().get(re.search(r'src="http://revtain\.test(/api/dunning/open/[^"]+)"', html).group(1))
+    advance(app, hours=1)
+    update_card_through(app, CLICK.search(html).group(0))  # a's payment recovered after step 1
+    with app.app_context():
+        assert db.session.get(Recovery, first).recovered_at is not None
+    advance(app, hours=24)
+    assert sweep_dunning(app) == 1  # step 2 only to b: a's was cancelled
+
+    from revtain.dunning.sequences import published_for
+    from revtain.dunning.stats import step_stats
+
+    with app.app_context():
+        one, two = step_stats(published_for(issued.client_id))
+    assert (one.sent, one.opened, one.clicked) == (2, 1, 1)
+    assert (one.recovered, one.recovered_count) == ({"USD": 4900}, 1)
+    assert (two.sent, two.opened, two.clicked, two.recovered, two.recovered_count) == (1, 0, 0, {}, 0)
+    assert one.rate(one.clicked) == "50%"
