@@ -28,13 +28,15 @@ def test_the_sender_page_saves_the_identity_and_explains_spf_and_dkim(app, marke
 
     saved = marketing.post("/dashboard/dunning/sender", data={
         "csrf_token": csrf_of(body), "sender_name": "Acme Billing", "sender_address": "billing@acme.example",
-        "sender_reply_to": "help@acme.example", "email_open_tracking": "y"})
+        "sender_reply_to": "help@acme.example", "email_open_tracking": "y", "sms_dunning_enabled": "y"})
     assert saved.status_code == 302
     with app.app_context():
         client = db.session.get(Client, merchant.client_id)
         assert (client.sender_name, client.sender_address, client.sender_reply_to,
                 client.email_open_tracking) == (
             "Acme Billing", "billing@acme.example", "help@acme.example", True)
+    with app.app_context():
+        assert db.session.get(Client, merchant.client_id).sms_dunning_enabled
     body = text(marketing.get("/dashboard/dunning/sender"))
     assert "Acme Billing <billing@acme.example>" in body
     assert "v=spf1 include:" in body and "_domainkey.acme.example" in body and "_dmarc.acme.example" in body

@@ -49,6 +49,7 @@ def execute():
             simulate_outcome=body.simulateOutcome,
             fallback_tokens=body.fallbackPaymentMethodTokens or [],
             payment_method_type=body.paymentMethodType,
+            customer_phone=body.customerPhone,
         ),
     )
     status, payload = _execute_response(started)

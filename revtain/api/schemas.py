@@ -105,6 +105,8 @@ class ExecuteRequest(_Request):
     simulateOutcome: Literal["success", "failed", "blocked"] | None = None
     fallbackPaymentMethodTokens: Annotated[list[Token] | None, Field(max_length=10)] = None
     paymentMethodType: Annotated[str | None, Field(max_length=64)] = None
+    # For SMS dunning steps (opt-in per merchant): the customer's mobile number in E.164.
+    customerPhone: Annotated[str | None, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)

@@ -98,6 +98,18 @@ def render(subject: str, html: str, text: str, variables: dict[str, Any]) -> Ren
     return Rendered(subject=rendered_subject, html=inline_css(rendered_html), text=rendered_text)
 
 
+MAX_SMS_CHARS = 480  # three concatenated segments
+
+
+def render_sms(subject: str, variables: dict[str, Any]) -> str:
+    """An SMS step's text: its template's subject, then the card-update link (raises ``TemplateError``)."""
+    text = " ".join(_render_part("subject", subject, variables, html=False, renderer=Renderer()).split())
+    if not text:
+        raise TemplateError("subject", "the subject is empty")
+    link = variables["card_update_link"]
+    return f"{text[:MAX_SMS_CHARS - len(link) - 1]} {link}"
+
+
 def merchant_name(client) -> str:
     return client.brand_name or client.name
 

@@ -52,6 +52,7 @@ class ExecuteInput:
     # The platform keeps retrying this invoice itself (no hand-off): Revtain charges nothing and
     # watches, while its dunning emails still go out.
     watch_only: bool = False
+    customer_phone: str | None = None  # E.164, for SMS dunning
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         original_decline_code=decline.code,
         last_decline_code=decline.code,
         customer_email=data.customer_email,
+        customer_phone=data.customer_phone,
         # Where the customer's card is from: as told, else the issuing country of its BIN.
         card_origin=data.card_origin or issuing_country(bin_prefix),
         bin_prefix=bin_prefix,
