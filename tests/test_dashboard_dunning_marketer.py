@@ -127,6 +127,7 @@ def test_publishing_asks_for_confirmation_first(app, marketing, merchant):
     assert "48 h after the failure" in body
     assert "As soon as the payment fails and the customer can act" in body
     assert "held while a smart retry is pending" in body
+    assert "When is each step sent?" in body and "once the retries run out, a held step goes at once" in body
     with app.app_context():
         assert db.session.get(DunningSequence, sequence_id).status == "draft"  # nothing published yet
     done = marketing.post(f"/dashboard/dunning/sequences/{sequence_id}/publish",
@@ -136,5 +137,6 @@ def test_publishing_asks_for_confirmation_first(app, marketing, merchant):
         assert db.session.get(DunningSequence, sequence_id).status == "published"
     live = " ".join(text(marketing.get(f"/dashboard/dunning/sequences/{sequence_id}")).split())
     assert "Results per step" in live and "not tracked" in live  # no sends yet, opens off by default
+    assert "When is each step sent?" in live and "quiet hours (21:00 to 08:00) goes when they end" in live
     # a published sequence has nothing to confirm
     assert marketing.get(f"/dashboard/dunning/sequences/{sequence_id}/publish").status_code == 302

@@ -26,7 +26,7 @@ from ..models.dunning import (
     DunningSequence,
     Message,
 )
-from ..models.recovery import BLOCKED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from ..models.recovery import BLOCKED, FAILED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from .optout import is_unsubscribed
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,27 @@ def cancel_for(recovery: Recovery, now: datetime, reason: str) -> int:
     return result.rowcount
 
 
+def finished_retrying(client: Client, recovery: Recovery, now: datetime) -> None:
+    """The retries ran out (the recovery failed): from now on only the customer can act, so
+    - a step for soft declines only ("we'll try again") is cancelled: no retry will come;
+    - a message held for a retry is due now (out of quiet hours), not ``DUNNING_AFTER_RETRY_SECONDS``
+      after a retry that is no longer pending."""
+    pending = db.session.execute(
+        select(Message).where(Message.recovery_id == recovery.id, Message.status == PENDING)
+    ).scalars().all()
+    failed_at = recovery.created_at or now
+    for message in pending:
+        step = message.step
+        if step.applies_to == "soft":
+            message.status, message.cancelled_at, message.send_at = CANCELLED, now, None
+            message.enqueued_at, message.error = None, FINISHED
+            continue
+        due = failed_at + timedelta(hours=step.delay_hours)
+        when = send_time(step.sequence, client, recovery, due, now)
+        if message.send_at is None or when < message.send_at:
+            message.send_at, message.enqueued_at = when, None
+
+
 def recovery_changed(client: Client, recovery: Recovery, now: datetime) -> None:
     """The one hook for the recovery services: after a recovery is queued, fails, succeeds or is
     blocked, schedule its messages or cancel them."""
@@ -182,3 +203,5 @@ def recovery_changed(client: Client, recovery: Recovery, now: datetime) -> None:
         cancel_for(recovery, now, BLOCKED_REASON)
     else:
         schedule_for(client, recovery, now)
+        if recovery.status == FAILED:
+            finished_retrying(client, recovery, now)
