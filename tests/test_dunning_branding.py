@@ -4,6 +4,7 @@ merchant's sender identity and the open pixel where the merchant allows it."""
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from revtain.dunning.sending import send_message
 from revtain.extensions import db
+from revtain.formatting import money_with_code
 from revtain.models import Client, Message, Recovery, Unsubscribe
 from tests.support.smtp import smtp_server
 from tests.test_dunning_sending import (
@@ -26,6 +28,11 @@ from tests.test_dunning_sending import (
 )
 
 LOGO = "https://cdn.acme.example/logo.png"
+
+
+def words(text: str) -> str:
+    """Whitespace (Babel's no-break spaces included) as single spaces."""
+    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +215,43 @@ def test_per_step_stats_count_sends_opens_clicks_and_the_amount_recovered_after_
     assert (one.recovered, one.recovered_count) == ({"USD": 4900}, 1)
     assert (two.sent, two.opened, two.clicked, two.recovered, two.recovered_count) == (1, 0, 0, {}, 0)
     assert one.rate(one.clicked) == "50%"
+
+
+@pytest.mark.parametrize(("locale", "unsubscribe"), [
+    ("en", "Unsubscribe from payment reminders"),
+    ("fr", "Ne plus recevoir les rappels de paiement"),
+    ("de", "Zahlungserinnerungen abbestellen"),
+    ("es", "Darse de baja de los recordatorios de pago"),
+])
+def test_the_layout_and_amounts_follow_the_customers_language(app, locale, unsubscribe):
+    from revtain.dunning.templates import DEFAULT_TEMPLATES, branding, render, variables
+
+    amount = money_with_code(4900, "USD", locale)  # formatting.py (Babel) is the one rule for money
+    assert (locale == "en") == amount.startswith("$")
+
+    with app.app_context():
+        spec = DEFAULT_TEMPLATES["new_card"]
+        rendered = render(spec["subject"], spec["html"], spec["text"], variables(
+            customer_email="jo@example.com", amount=4900, currency="USD", card_update_link="https://x/l",
+            decline_code="expired_card", brand=branding(None), unsubscribe_url="https://x/u", locale=locale))
+    assert f'<html lang="{locale}">' in rendered.html
+    assert words(amount) in words(html_module.unescape(rendered.html))
+    assert words(amount) in words(rendered.text)
+    assert unsubscribe in rendered.html and unsubscribe in rendered.text
+
+
+@pytest.mark.skipif(not hasattr(Recovery, "customer_locale"),
+                    reason="recoveries have no customer_locale (customerLocale) column on this branch yet")
+def test_a_french_customer_gets_the_email_in_french_over_smtp(app, inbox):
+    issued = setup_merchant(app)
+    recovery_id = execute(app, issued, amount=4900, currency="EUR")
+    with app.app_context():
+        db.session.get(Recovery, recovery_id).customer_locale = "fr-FR"
+        db.session.commit()
+    sweep_dunning(app)
+    (mail,) = inbox.received
+    plain, html = parts(mail)
+    amount = money_with_code(4900, "EUR", "fr")
+    assert '<html lang="fr">' in html
+    assert words(amount) in words(html_module.unescape(html)) and words(amount) in words(plain)
+    assert "Ne plus recevoir les rappels de paiement" in html

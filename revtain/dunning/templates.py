@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from ..engine.declines import classify
 from ..formatting import money, money_with_code, supported_language
-from .layout import brand_color, inline_css, text_color_on, text_from_html
+from .layout import brand_color, inline_css, layout_text, text_color_on, text_from_html
 from .sandbox import Renderer, RenderLimit
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -159,6 +159,7 @@ def variables(
         "unsubscribe_url": unsubscribe_url,
         "open_pixel_url": open_pixel_url,
         "lang": locale,
+        "layout_text": layout_text(locale),
     }
 
 
