@@ -28,13 +28,15 @@ def test_the_sender_page_saves_the_identity_and_explains_spf_and_dkim(app, marke
 
     saved = marketing.post("/dashboard/dunning/sender", data={
         "csrf_token": csrf_of(body), "sender_name": "Acme Billing", "sender_address": "billing@acme.example",
-        "sender_reply_to": "help@acme.example", "email_open_tracking": "y"})
+        "sender_reply_to": "help@acme.example", "email_open_tracking": "y", "sms_dunning_enabled": "y"})
     assert saved.status_code == 302
     with app.app_context():
         client = db.session.get(Client, merchant.client_id)
         assert (client.sender_name, client.sender_address, client.sender_reply_to,
                 client.email_open_tracking) == (
             "Acme Billing", "billing@acme.example", "help@acme.example", True)
+    with app.app_context():
+        assert db.session.get(Client, merchant.client_id).sms_dunning_enabled
     body = text(marketing.get("/dashboard/dunning/sender"))
     assert "Acme Billing <billing@acme.example>" in body
     assert "v=spf1 include:" in body and "_domainkey.acme.example" in body and "_dmarc.acme.example" in body
@@ -125,6 +127,7 @@ def test_publishing_asks_for_confirmation_first(app, marketing, merchant):
     assert "48 h after the failure" in body
     assert "As soon as the payment fails and the customer can act" in body
     assert "held while a smart retry is pending" in body
+    assert "When is each step sent?" in body and "once the retries run out, a held step goes at once" in body
     with app.app_context():
         assert db.session.get(DunningSequence, sequence_id).status == "draft"  # nothing published yet
     done = marketing.post(f"/dashboard/dunning/sequences/{sequence_id}/publish",
@@ -132,5 +135,8 @@ def test_publishing_asks_for_confirmation_first(app, marketing, merchant):
     assert done.status_code == 302
     with app.app_context():
         assert db.session.get(DunningSequence, sequence_id).status == "published"
+    live = " ".join(text(marketing.get(f"/dashboard/dunning/sequences/{sequence_id}")).split())
+    assert "Results per step" in live and "not tracked" in live  # no sends yet, opens off by default
+    assert "When is each step sent?" in live and "quiet hours (21:00 to 08:00) goes when they end" in live
     # a published sequence has nothing to confirm
     assert marketing.get(f"/dashboard/dunning/sequences/{sequence_id}/publish").status_code == 302

@@ -4,6 +4,7 @@ merchant's sender identity and the open pixel where the merchant allows it."""
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from revtain.dunning.sending import send_message
 from revtain.extensions import db
+from revtain.formatting import money_with_code
 from revtain.models import Client, Message, Recovery, Unsubscribe
 from tests.support.smtp import smtp_server
 from tests.test_dunning_sending import (
@@ -26,6 +28,11 @@ from tests.test_dunning_sending import (
 )
 
 LOGO = "https://cdn.acme.example/logo.png"
+
+
+def words(text: str) -> str:
+    """Whitespace (Babel's no-break spaces included) as single spaces."""
+    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +176,82 @@ def test_the_open_pixel_is_there_only_when_the_merchant_allows_it(app, inbox):
         db.session.commit()
     app.test_client().get(pixel.group(2))
     assert messages(app, recovery_id)[0].opened_at is None
+
+
+def update_card_through(app, tracked_url: str) -> None:
+    """The customer follows the tracked link and gives a new card (the test gateway accepts it)."""
+    web = app.test_client()
+    card_page = web.get(tracked_url.removeprefix("http://revtain.test")).headers["Location"]
+    page = web.get(card_page.removeprefix("http://revtain.test"))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.get_data(as_text=True)).group(1)
+    done = web.post(card_page.removeprefix("http://revtain.test"), data={
+        "csrf": csrf, "number": "4111 1111 1111 1111", "expiry": "12/30", "cvc": "123"})
+    assert done.status_code == 200
+
+
+def test_per_step_stats_count_sends_opens_clicks_and_the_amount_recovered_after_the_step(app, inbox):
+    issued = setup_merchant(app, steps=((0, "new_card", "any"), (24, "new_card", "any")))
+    brand(app, issued, email_open_tracking=True)
+    first = execute(app, issued, token="pm_a", email_to="a@example.com", amount=4900)
+    execute(app, issued, token="test_decline_insufficient_funds", email_to="b@example.com", amount=1500,
+            currency="EUR")  # declined on every retry
+    assert sweep_dunning(app) == 2
+    to_a = next(m for m in inbox.received if m["To"] == "a@example.com")
+    _, html = parts(to_a)
+    app.test_client().get(re.search(r'src="http://revtain\.test(/api/dunning/open/[^"]+)"', html).group(1))
+    advance(app, hours=1)
+    update_card_through(app, CLICK.search(html).group(0))  # a's payment recovered after step 1
+    with app.app_context():
+        assert db.session.get(Recovery, first).recovered_at is not None
+    advance(app, hours=24)
+    assert sweep_dunning(app) == 1  # step 2 only to b: a's was cancelled
+
+    from revtain.dunning.sequences import published_for
+    from revtain.dunning.stats import step_stats
+
+    with app.app_context():
+        one, two = step_stats(published_for(issued.client_id))
+    assert (one.sent, one.opened, one.clicked) == (2, 1, 1)
+    assert (one.recovered, one.recovered_count) == ({"USD": 4900}, 1)
+    assert (two.sent, two.opened, two.clicked, two.recovered, two.recovered_count) == (1, 0, 0, {}, 0)
+    assert one.rate(one.clicked) == "50%"
+
+
+@pytest.mark.parametrize(("locale", "unsubscribe"), [
+    ("en", "Unsubscribe from payment reminders"),
+    ("fr", "Ne plus recevoir les rappels de paiement"),
+    ("de", "Zahlungserinnerungen abbestellen"),
+    ("es", "Darse de baja de los recordatorios de pago"),
+])
+def test_the_layout_and_amounts_follow_the_customers_language(app, locale, unsubscribe):
+    from revtain.dunning.templates import DEFAULT_TEMPLATES, branding, render, variables
+
+    amount = money_with_code(4900, "USD", locale)  # formatting.py (Babel) is the one rule for money
+    assert (locale == "en") == amount.startswith("$")
+
+    with app.app_context():
+        spec = DEFAULT_TEMPLATES["new_card"]
+        rendered = render(spec["subject"], spec["html"], spec["text"], variables(
+            customer_email="jo@example.com", amount=4900, currency="USD", card_update_link="https://x/l",
+            decline_code="expired_card", brand=branding(None), unsubscribe_url="https://x/u", locale=locale))
+    assert f'<html lang="{locale}">' in rendered.html
+    assert words(amount) in words(html_module.unescape(rendered.html))
+    assert words(amount) in words(rendered.text)
+    assert unsubscribe in rendered.html and unsubscribe in rendered.text
+
+
+@pytest.mark.skipif(not hasattr(Recovery, "customer_locale"),
+                    reason="recoveries have no customer_locale (customerLocale) column on this branch yet")
+def test_a_french_customer_gets_the_email_in_french_over_smtp(app, inbox):
+    issued = setup_merchant(app)
+    recovery_id = execute(app, issued, amount=4900, currency="EUR")
+    with app.app_context():
+        db.session.get(Recovery, recovery_id).customer_locale = "fr-FR"
+        db.session.commit()
+    sweep_dunning(app)
+    (mail,) = inbox.received
+    plain, html = parts(mail)
+    amount = money_with_code(4900, "EUR", "fr")
+    assert '<html lang="fr">' in html
+    assert words(amount) in words(html_module.unescape(html)) and words(amount) in words(plain)
+    assert "Ne plus recevoir les rappels de paiement" in html

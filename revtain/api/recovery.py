@@ -120,6 +120,7 @@ def execute():
             customer_locale=body.customerLocale,
             customer_timezone=body.customerTimezone,
             customer_country=body.customerCountry,
+            customer_phone=body.customerPhone,
         ),
     )
     status, payload = _execute_response(started)

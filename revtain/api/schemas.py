@@ -121,6 +121,8 @@ class ExecuteRequest(_Request):
         description="The customer's language as a BCP 47 tag (fr, fr-CA, de-DE); the card-update "
         "page is in English, French, German or Spanish, else in the browser's language.",
     )] = None
+    # For SMS dunning steps (opt-in per merchant): the customer's mobile number in E.164.
+    customerPhone: Annotated[str | None, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)

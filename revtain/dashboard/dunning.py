@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ..dunning import sequences
 from ..dunning.mailer import MailError
 from ..dunning.sequences import MAX_STEPS, SequenceError, StepSpec
+from ..dunning.stats import step_stats
 from ..dunning.templates import (
     DEFAULT_TEMPLATES,
     VARIABLES,
@@ -285,7 +286,8 @@ def _sequence_page(client: Client, sequence: DunningSequence, form: SequenceForm
         "dashboard/dunning_sequence.html", sequence=sequence, form=form, error=error,
         live=sequences.published_for(client.id), action_form=_action_form(),
         editable=sequence.status == DRAFT, applies_labels=APPLIES_LABELS, has_templates=bool(choices),
-        max_steps=MAX_STEPS,
+        max_steps=MAX_STEPS, stats=step_stats(sequence) if sequence.status != DRAFT else [],
+        open_tracking=client.email_open_tracking,
     ), status
 
 

@@ -33,7 +33,7 @@ APPLIES_LABELS = {
     "hard": "Hard declines (needs a new card)",
     "auth_required": "Needs authentication",
 }
-CHANNEL_LABELS = {"email": "Email"}
+CHANNEL_LABELS = {"email": "Email", "sms": "Text message (SMS): the subject and the card-update link"}
 
 
 def _lines(value):
@@ -118,4 +118,8 @@ class SenderForm(FlaskForm):
     email_open_tracking = BooleanField(
         "Count opens with a tracking pixel",
         description="A 1-pixel image in each email. Off by default: some customers and laws expect consent.")
+    sms_dunning_enabled = BooleanField(
+        "Allow text message (SMS) steps",
+        description="Sent through the Twilio account of your alert settings, only to customers whose "
+                    "customerPhone you send (E.164). Twilio handles STOP replies.")
     submit = SubmitField("Save sender")

@@ -44,6 +44,7 @@ def dunning_sender():
     client.sender_address = form.sender_address.data or None
     client.sender_reply_to = form.sender_reply_to.data or None
     client.email_open_tracking = bool(form.email_open_tracking.data)
+    client.sms_dunning_enabled = bool(form.sms_dunning_enabled.data)
     db.session.commit()
     flash("Sender saved: the next dunning emails use it.", "success")
     return redirect(url_for("dashboard.dunning_sender"))

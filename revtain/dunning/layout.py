@@ -58,10 +58,10 @@ body { margin: 0; padding: 0; background: #f6f7f9; color: #1f2933;
 </td></tr>
 <tr><td class="footer">
 {% block footer %}
-<p>Questions? Reply to this email{% if support_email %} or write to
+<p>{{ layout_text.questions }}{% if support_email %} {{ layout_text.or_write }}
 <a href="mailto:{{ support_email }}">{{ support_email }}</a>{% endif %}.</p>
-<p>You receive this email about a payment for your {{ merchant_name }} account.
-<a href="{{ unsubscribe_url }}">Unsubscribe from payment reminders</a>.</p>
+<p>{{ layout_text.why|replace("{merchant}", merchant_name) }}
+<a href="{{ unsubscribe_url }}">{{ layout_text.unsubscribe }}</a>.</p>
 {% endblock %}
 </td></tr>
 </table>
@@ -71,6 +71,27 @@ body { margin: 0; padding: 0; background: #f6f7f9; color: #1f2933;
 """
 
 LAYOUTS = {LAYOUT_NAME: LAYOUT_HTML}
+
+# The layout's own words in each supported language (``formatting.SUPPORTED_LOCALES``); the
+# template's words are the merchant's.
+LAYOUT_TEXT = {
+    "en": {"questions": "Questions? Reply to this email", "or_write": "or write to",
+           "why": "You receive this email about a payment for your {merchant} account.",
+           "unsubscribe": "Unsubscribe from payment reminders"},
+    "fr": {"questions": "Des questions ? Répondez à cet e-mail", "or_write": "ou écrivez à",
+           "why": "Vous recevez cet e-mail au sujet d'un paiement de votre compte {merchant}.",
+           "unsubscribe": "Ne plus recevoir les rappels de paiement"},
+    "de": {"questions": "Fragen? Antworten Sie auf diese E-Mail", "or_write": "oder schreiben Sie an",
+           "why": "Sie erhalten diese E-Mail wegen einer Zahlung für Ihr {merchant}-Konto.",
+           "unsubscribe": "Zahlungserinnerungen abbestellen"},
+    "es": {"questions": "¿Preguntas? Responde a este correo", "or_write": "o escribe a",
+           "why": "Recibes este correo por un pago de tu cuenta de {merchant}.",
+           "unsubscribe": "Darse de baja de los recordatorios de pago"},
+}
+
+
+def layout_text(locale: str) -> dict[str, str]:
+    return LAYOUT_TEXT.get(locale, LAYOUT_TEXT["en"])
 
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 
@@ -118,8 +139,9 @@ def text_from_html(html: str) -> str:
     converter.body_width = 0
     converter.ignore_images = True
     converter.ignore_emphasis = True
+    converter.ignore_tables = True  # the layout is a table: keep its paragraphs, not a grid
     converter.inline_links = True
     converter.protect_links = False
     html = re.sub(r'<div class="preheader".*?</div>', "", html, count=1, flags=re.S)
-    text = converter.handle(html)
+    text = "\n".join(line.rstrip() for line in converter.handle(html).splitlines())
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

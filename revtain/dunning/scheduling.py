@@ -22,10 +22,11 @@ from ..models.dunning import (
     EMAIL,
     PENDING,
     PUBLISHED,
+    SMS,
     DunningSequence,
     Message,
 )
-from ..models.recovery import BLOCKED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from ..models.recovery import BLOCKED, FAILED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from .optout import is_unsubscribed
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,18 @@ def send_time(
     return out_of_quiet_hours(when, client.timezone, sequence.quiet_hours_start, sequence.quiet_hours_end)
 
 
+def email_address(client: Client, recovery: Recovery) -> str | None:
+    """Where the recovery's email steps go: its customer's address, unless they unsubscribed."""
+    if not recovery.customer_email or is_unsubscribed(client.id, recovery.customer_email):
+        return None
+    return recovery.customer_email
+
+
+def phone_number(client: Client, recovery: Recovery) -> str | None:
+    """Where its SMS steps go: only for a client that opted in, and a customer with a phone."""
+    return recovery.customer_phone if client.sms_dunning_enabled and recovery.customer_phone else None
+
+
 def published_sequence(client_id: str) -> DunningSequence | None:
     return db.session.execute(
         select(DunningSequence).where(DunningSequence.client_id == client_id,
@@ -112,11 +125,10 @@ def published_sequence(client_id: str) -> DunningSequence | None:
 
 def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Message]:
     """Add the pending messages of the published sequence's steps that apply to this recovery's
-    decline category. Nothing without a published sequence, an email address, dunning by email,
-    or for a recovery blocked as fraud or already recovered."""
-    if not recovery.customer_email or not dunning_by_email(client):
-        return []
-    if is_unsubscribed(client.id, recovery.customer_email):
+    decline category: email steps to a customer with an address who has not unsubscribed, SMS steps
+    to a customer with a phone if the client opted in. Nothing without a published sequence or
+    Revtain dunning, or for a recovery blocked as fraud or already recovered."""
+    if not dunning_by_email(client):
         return []
     if recovery.status == SUCCEEDED or recovery.recovered_at is not None or blocked_for_fraud(recovery):
         return []
@@ -129,13 +141,15 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
     ).scalars())
     failed_at = recovery.created_at or now
     added = []
+    addresses = {EMAIL: email_address(client, recovery), SMS: phone_number(client, recovery)}
     for step in sequence.steps:
-        if step.channel != EMAIL or step.id in existing or not applies(step.applies_to, category):
+        to = addresses.get(step.channel)
+        if not to or step.id in existing or not applies(step.applies_to, category):
             continue
         due = failed_at + timedelta(hours=step.delay_hours)
         message = Message(
-            client_id=client.id, recovery_id=recovery.id, step_id=step.id, channel=EMAIL,
-            to_address=recovery.customer_email, send_at=send_time(sequence, client, recovery, due, now),
+            client_id=client.id, recovery_id=recovery.id, step_id=step.id, channel=step.channel,
+            to_address=to, send_at=send_time(sequence, client, recovery, due, now),
             status=PENDING, tries=0, created_at=now,
         )
         db.session.add(message)
@@ -162,6 +176,27 @@ def cancel_for(recovery: Recovery, now: datetime, reason: str) -> int:
     return result.rowcount
 
 
+def finished_retrying(client: Client, recovery: Recovery, now: datetime) -> None:
+    """The retries ran out (the recovery failed): from now on only the customer can act, so
+    - a step for soft declines only ("we'll try again") is cancelled: no retry will come;
+    - a message held for a retry is due now (out of quiet hours), not ``DUNNING_AFTER_RETRY_SECONDS``
+      after a retry that is no longer pending."""
+    pending = db.session.execute(
+        select(Message).where(Message.recovery_id == recovery.id, Message.status == PENDING)
+    ).scalars().all()
+    failed_at = recovery.created_at or now
+    for message in pending:
+        step = message.step
+        if step.applies_to == "soft":
+            message.status, message.cancelled_at, message.send_at = CANCELLED, now, None
+            message.enqueued_at, message.error = None, FINISHED
+            continue
+        due = failed_at + timedelta(hours=step.delay_hours)
+        when = send_time(step.sequence, client, recovery, due, now)
+        if message.send_at is None or when < message.send_at:
+            message.send_at, message.enqueued_at = when, None
+
+
 def recovery_changed(client: Client, recovery: Recovery, now: datetime) -> None:
     """The one hook for the recovery services: after a recovery is queued, fails, succeeds or is
     blocked, schedule its messages or cancel them."""
@@ -171,3 +206,5 @@ def recovery_changed(client: Client, recovery: Recovery, now: datetime) -> None:
         cancel_for(recovery, now, BLOCKED_REASON)
     else:
         schedule_for(client, recovery, now)
+        if recovery.status == FAILED:
+            finished_retrying(client, recovery, now)

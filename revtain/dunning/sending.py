@@ -21,7 +21,7 @@ from ..clock import now as clock_now
 from ..due_rows import claim
 from ..extensions import db
 from ..models import CardUpdateLink, Client, Recovery
-from ..models.dunning import CANCELLED, FAILED, PENDING, PUBLISHED, SENT, Message
+from ..models.dunning import CANCELLED, FAILED, PENDING, PUBLISHED, SENT, SMS, Message
 from ..models.recovery import SUCCEEDED
 from . import links as dunning_links
 from . import mailer
@@ -52,7 +52,9 @@ def _stop_reason(message: Message, client: Client, recovery: Recovery | None) ->
         return "dunning_disabled"
     if not dunning_by_email(client):
         return "channel_" + (client.dunning_channel or "none")
-    if is_unsubscribed(client.id, message.to_address):
+    if message.channel == SMS and not client.sms_dunning_enabled:
+        return "sms_disabled"
+    if message.channel != SMS and is_unsubscribed(client.id, message.to_address):
         return UNSUBSCRIBED
     if message.step.sequence.status != PUBLISHED:
         return "sequence_not_published"
@@ -103,6 +105,8 @@ def send_message(message_id: str) -> str:
         _finish(message_id, status=FAILED, send_at=None, error="the step has no published template version")
         return "failed"
 
+    if message.channel == SMS:
+        return send_sms_message(message, client, recovery, version)
     link, token = links.generate(client, recovery.payment_method_token)  # commits the link
     unsubscribe_url = dunning_links.unsubscribe_url(client.id, message.to_address)
     pixel = dunning_links.open_pixel_url(message.id) if client.email_open_tracking else ""
@@ -126,16 +130,29 @@ def send_message(message_id: str) -> str:
     try:
         where = mailer.send(email)
     except mailer.MailError as exc:
-        schedule = current_app.config.get("DUNNING_SEND_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
-        if exc.transient and tries <= len(schedule):
-            _finish(message_id, send_at=clock_now() + timedelta(seconds=float(schedule[tries - 1])),
-                    error=str(exc)[:500])
-            log.warning("dunning message %s not sent (try %d), will try again: %s", message_id, tries, exc)
-            return "retry"
-        _finish(message_id, status=FAILED, send_at=None, error=str(exc)[:500])
-        log.warning("dunning message %s failed: %s", message_id, exc)
-        return "failed"
+        return not_sent(message_id, tries, exc, exc.transient)
     _finish(message_id, status=SENT, sent_at=clock_now(), send_at=None, error=None)
     log.info("dunning message %s for recovery %s sent (%s)", message_id, recovery.id,
              "smtp" if where.startswith("smtp:") else "outbox")
     return "sent"
+
+
+def not_sent(message_id: str, tries: int, exc: Exception, transient: bool) -> str:
+    """A send that failed: tried again later while transient and tries are left, else failed."""
+    schedule = current_app.config.get("DUNNING_SEND_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
+    if transient and tries <= len(schedule):
+        _finish(message_id, send_at=clock_now() + timedelta(seconds=float(schedule[tries - 1])),
+                error=str(exc)[:500])
+        log.warning("dunning message %s not sent (try %d), will try again: %s", message_id, tries, exc)
+        return "retry"
+    _finish(message_id, status=FAILED, send_at=None, error=str(exc)[:500])
+    log.warning("dunning message %s failed: %s", message_id, exc)
+    return "failed"
+
+
+def send_sms_message(message: Message, client: Client, recovery: Recovery, version) -> str:
+    """An SMS step: the template's subject and the card-update link, through the merchant's own
+    Twilio account (the one its alerts use). Twilio handles STOP replies itself."""
+    from .sms import send_dunning_sms
+
+    return send_dunning_sms(message, client, recovery, version)

@@ -25,6 +25,7 @@ from ..models.dunning import (
     DRAFT,
     EMAIL,
     PUBLISHED,
+    SMS,
     DunningSequence,
     DunningStep,
     MessageTemplate,
@@ -174,7 +175,10 @@ def _validate_steps(client: Client, steps: list[StepSpec]) -> None:
         raise SequenceError(f"a sequence has at most {MAX_STEPS} steps")
     for n, step in enumerate(steps, 1):
         if step.channel not in CHANNELS:
-            raise SequenceError(f"step {n}: channel must be email (SMS is not available yet)")
+            raise SequenceError(f"step {n}: channel must be one of {', '.join(CHANNELS)}")
+        if step.channel == SMS and not client.sms_dunning_enabled:
+            raise SequenceError(f"step {n}: text messages are off for your account (turn SMS dunning on in "
+                                "the sender settings, or use email)")
         if step.applies_to not in APPLIES_TO:
             raise SequenceError(f"step {n}: applies to must be one of {', '.join(APPLIES_TO)}")
         if not isinstance(step.delay_hours, int) or not 0 <= step.delay_hours <= MAX_DELAY_HOURS:

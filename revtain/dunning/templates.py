@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from ..engine.declines import classify
 from ..formatting import money, money_with_code, supported_language
-from .layout import brand_color, inline_css, text_color_on, text_from_html
+from .layout import brand_color, inline_css, layout_text, text_color_on, text_from_html
 from .sandbox import Renderer, RenderLimit
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -98,6 +98,18 @@ def render(subject: str, html: str, text: str, variables: dict[str, Any]) -> Ren
     return Rendered(subject=rendered_subject, html=inline_css(rendered_html), text=rendered_text)
 
 
+MAX_SMS_CHARS = 480  # three concatenated segments
+
+
+def render_sms(subject: str, variables: dict[str, Any]) -> str:
+    """An SMS step's text: its template's subject, then the card-update link (raises ``TemplateError``)."""
+    text = " ".join(_render_part("subject", subject, variables, html=False, renderer=Renderer()).split())
+    if not text:
+        raise TemplateError("subject", "the subject is empty")
+    link = variables["card_update_link"]
+    return f"{text[:MAX_SMS_CHARS - len(link) - 1]} {link}"
+
+
 def merchant_name(client) -> str:
     return client.brand_name or client.name
 
@@ -147,6 +159,7 @@ def variables(
         "unsubscribe_url": unsubscribe_url,
         "open_pixel_url": open_pixel_url,
         "lang": locale,
+        "layout_text": layout_text(locale),
     }
 
 

@@ -19,7 +19,7 @@ SEQUENCE_STATUSES = (DRAFT, PUBLISHED, ARCHIVED)
 
 EMAIL = "email"
 SMS = "sms"
-CHANNELS = (EMAIL,)  # SMS: see revtain/dunning/sms.py
+CHANNELS = (EMAIL, SMS)  # SMS: opt-in per client (Client.sms_dunning_enabled)
 APPLIES_TO = ("any", "soft", "hard", "auth_required")
 
 # Message states.

@@ -57,6 +57,7 @@ class ExecuteInput:
     # The customer's clock (engine/customer_clock.py): as the merchant or the platform told it.
     customer_timezone: str | None = None
     customer_country: str | None = None
+    customer_phone: str | None = None  # E.164, for SMS dunning
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         customer_email=data.customer_email,
         description=data.description,
         customer_locale=data.customer_locale,
+        customer_phone=data.customer_phone,
         # Where the customer's card is from: as told, else the issuing country of its BIN.
         card_origin=data.card_origin or issuing_country(bin_prefix),
         bin_prefix=bin_prefix,

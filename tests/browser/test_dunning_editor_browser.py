@@ -28,6 +28,7 @@ from revtain import create_app
 from revtain.extensions import db
 from revtain.models import MessageTemplate
 from revtain.onboarding import IssuedCredentials, onboard
+from tests.browser.accessibility import serious_violations
 from tests.browser.conftest import add_user, sign_in, stack_settings
 from tests.conftest import _clean
 from tests.support.processes import Stack
@@ -77,14 +78,14 @@ def live(browser, smtp, base_config, database_url, redis_url, instance_dir, migr
 
 
 def edit_template(page: Page) -> None:
-    """Change the subject, and one sentence of both the HTML and the text part."""
+    """Change the subject and one sentence of the HTML part (the text part is generated from it)."""
     page.get_by_label("Name").fill(NAME)
     page.get_by_label("Subject").fill(SUBJECT)
-    for label in ("HTML part", "Text part"):
-        field = page.get_by_label(label)
-        source = field.input_value()
-        assert source.count(OLD_SENTENCE) == 1, f"{label}:\n{source}"
-        field.fill(source.replace(OLD_SENTENCE, NEW_SENTENCE))
+    assert page.get_by_label("Text part").input_value() == ""
+    field = page.get_by_label("HTML part")
+    source = field.input_value()
+    assert source.count(OLD_SENTENCE) == 1, source
+    field.fill(source.replace(OLD_SENTENCE, NEW_SENTENCE))
 
 
 def build_and_publish_sequence(page: Page, template_name: str) -> None:
@@ -106,22 +107,26 @@ def build_and_publish_sequence(page: Page, template_name: str) -> None:
     expect(page.get_by_role("status")).to_contain_text("Draft Expired cards saved")
     with page.expect_navigation():
         page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Publish Expired cards v1?")
+    expect(page.get_by_role("table")).to_contain_text("As soon as the payment fails and the customer can act")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm and publish").click()
     expect(page.get_by_role("status")).to_contain_text("Expired cards v1 is live")
     settings = page.locator("section", has=page.get_by_role("heading", name="Settings and steps"))
     expect(settings).to_contain_text(f"by {MARKETING}")
     expect(settings.get_by_role("link", name=template_name)).to_be_visible()
 
 
-def screenshot_whole_page(page: Page, path: Path) -> None:
+def screenshot_whole_page(page: Page, path: Path, link: str = "Add a new card",
+                          size=DESKTOP["viewport"]) -> None:
     """The whole page in one tall viewport rather than ``full_page=True``: Chromium does not paint
     a cross-origin frame (the sandboxed preview) while it is out of view, and a full-page capture
     of a long page can catch it still blank."""
     height = page.evaluate("document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": DESKTOP["viewport"]["width"], "height": height})
-    expect(page.locator("#preview-frame").content_frame.get_by_role("link", name="Add a new card")) \
-        .to_be_in_viewport()
+    page.set_viewport_size({"width": size["width"], "height": height})
+    expect(page.locator("#preview-frame").content_frame.get_by_role("link", name=link)).to_be_in_viewport()
     page.screenshot(path=str(path))
-    page.set_viewport_size(DESKTOP["viewport"])
+    page.set_viewport_size(size)
 
 
 def preview_save_and_screenshot(page: Page, live: Live, screenshot_dir) -> str:
@@ -207,6 +212,16 @@ def test_marketing_edits_previews_and_publishes_then_the_next_email_uses_it(live
     html = mail.get_body(("html",)).get_content()
     for part in (plain, html):
         assert NEW_SENTENCE in part and OLD_SENTENCE not in part
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # the email's HTML itself, as a mail app shows it: no serious accessibility violation
+    context = browser.new_context(**DESKTOP)
+    try:
+        page = context.new_page()
+        page.set_content(html)
+        assert serious_violations(page) == []
+    finally:
+        context.close()
 
     # finance: no link, 403 pages, and a refused POST that changes nothing
     context = browser.new_context(**DESKTOP)
@@ -217,3 +232,60 @@ def test_marketing_edits_previews_and_publishes_then_the_next_email_uses_it(live
     with live.app.app_context():
         template = db.session.get(MessageTemplate, template_url.rsplit("/", 1)[1])
         assert (template.name, template.current_version) == (NAME, 2)
+
+
+WIDE = {"viewport": {"width": 1600, "height": 1000}}
+SOFT_COPY = "Payment failed: we'll try again (copy)"
+SOFT_SENTENCE = "We'll try again automatically."
+LIVE_SENTENCE = "Nothing to do on your side if your card is fine."
+
+
+def test_the_editor_previews_side_by_side_live_at_desktop_and_phone_widths(live, browser, screenshot_dir):
+    """Typing updates the preview beside the form (no Preview press); the width choice gives a
+    phone-sized email; a broken edit says why and keeps the last good preview; no serious axe
+    violation."""
+    context = browser.new_context(**WIDE)
+    try:
+        page = context.new_page()
+        sign_in(page, live.stack, MARKETING)
+        page.goto(f"{live.stack.base_url}/dashboard/dunning")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Copy Payment failed: we'll try again to edit").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(SOFT_COPY)
+        form = page.locator("#template-form")
+        preview = page.locator("section.preview")
+        frame = page.locator("#preview-frame")
+        email = frame.content_frame
+        expect(email.get_by_role("link", name="Update your card")).to_be_visible()  # from the start
+
+        # side by side: the preview is to the right of the form, level with it
+        form_box, preview_box = form.bounding_box(), preview.bounding_box()
+        assert preview_box["x"] >= form_box["x"] + form_box["width"], (form_box, preview_box)
+        assert preview_box["y"] < form_box["y"] + form_box["height"]
+
+        # live: an edit of the HTML shows in the frame and the generated text without pressing Preview
+        field = page.get_by_label("HTML part")
+        field.fill(field.input_value().replace(SOFT_SENTENCE, LIVE_SENTENCE))
+        expect(email.locator("body")).to_contain_text(LIVE_SENTENCE, timeout=10_000)
+        expect(page.locator("#preview-text")).to_contain_text(LIVE_SENTENCE)
+
+        # widths: desktop 640 px, phone 375 px, with the email's button inside the phone's width
+        assert 630 <= frame.bounding_box()["width"] <= 645, frame.bounding_box()
+        page.get_by_label("Phone (375 px)").check()
+        expect(frame).to_have_css("width", "375px")
+        frame_box = frame.bounding_box()
+        button = email.get_by_role("link", name="Update your card").bounding_box()
+        assert frame_box["x"] <= button["x"] and button["x"] + button["width"] <= frame_box["x"] + 375
+        assert serious_violations(page) == []
+        screenshot_whole_page(page, screenshot_dir / "template-editor-phone.png", link="Update your card",
+                              size=WIDE["viewport"])
+
+        # a broken edit: the reason, and the last good preview stays
+        page.get_by_label("Subject").fill("Hi {{ first_name }}")
+        expect(page.locator("#preview-status")).to_contain_text("'first_name' is undefined")
+        expect(email.locator("body")).to_contain_text(LIVE_SENTENCE)
+        with live.app.app_context():  # nothing was saved
+            template = db.session.get(MessageTemplate, page.url.rsplit("/", 1)[1])
+            assert template.current_version == 1 and LIVE_SENTENCE not in template.html
+    finally:
+        context.close()
