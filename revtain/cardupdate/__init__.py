@@ -27,14 +27,15 @@ from ..gateways.test import CardRejected, tokenize_test_card
 from ..i18n import use_language
 from ..models import CardUpdateLink, Client, Recovery
 from ..recovery.new_card import platform_retries
-from . import authentication, card_input, confirm_page, confirm_stripe, gateway_form, links, platform_form
+from . import authentication, card_input, confirm_gateway, confirm_page, gateway_form, links, platform_form
 from .render import csrf_ok as _csrf_ok
 from .render import csrf_token as _csrf
 from .render import due, page, today_text
 
 bp = Blueprint("cardupdate", __name__)
-# The "confirm this payment" page of each gateway that has one (Braintree's 3DS is not done yet).
-CONFIRM_VIEWS = {"test": confirm_page.confirm_view, "stripe": confirm_stripe.confirm_view}
+# The "confirm this payment" page of each gateway (3-D Secure).
+CONFIRM_VIEWS = {"test": confirm_page.confirm_view, "stripe": confirm_gateway.confirm_view,
+                 "braintree": confirm_gateway.confirm_view}
 log = logging.getLogger(__name__)
 
 
@@ -104,7 +105,7 @@ def _speak(recovery: Recovery | None) -> None:
 
 def _confirms(client: Client, recovery: Recovery | None) -> bool:
     """The link asks the customer to confirm the payment (3-D Secure) rather than for a card: the
-    Revtain Test Gateway's challenge is served here; Stripe's runs in Stripe.js."""
+    Revtain Test Gateway's challenge is served here; Stripe's and Braintree's run in their SDKs."""
     return client.gateway in CONFIRM_VIEWS and authentication.needs_authentication(recovery)
 
 
