@@ -106,7 +106,8 @@ def _speak(recovery: Recovery | None) -> None:
 def _confirms(client: Client, recovery: Recovery | None) -> bool:
     """The link asks the customer to confirm the payment (3-D Secure) rather than for a card: the
     Revtain Test Gateway's challenge is served here; Stripe's and Braintree's run in their SDKs."""
-    return client.gateway in CONFIRM_VIEWS and authentication.needs_authentication(recovery)
+    return (client.gateway in CONFIRM_VIEWS and authentication.needs_authentication(recovery)
+            and not recovery.source)  # a billing platform's card is confirmed on the platform's side
 
 
 @bp.route("/api/recovery/update-card/<token>/confirm", methods=["GET", "POST"])
