@@ -358,6 +358,7 @@ PUBLIC = {
     "api.connector_webhook",
     "cardupdate.card_update_page",
     "cardupdate.card_update_continue",
+    "cardupdate.confirm_payment",  # the customer's 3-D Secure confirmation: the link is the credential
 }
 
 

@@ -29,13 +29,24 @@ from ..gateways.test import CardRejected, tokenize_test_card
 from ..i18n import use_language
 from ..models import CardUpdateLink, Client, Recovery
 from ..recovery.new_card import platform_retries
-from . import authentication, card_input, gateway_form, links, opens, platform_form
-from .confirm_page import confirm_view
+from . import (
+    authentication,
+    card_input,
+    confirm_gateway,
+    confirm_page,
+    gateway_form,
+    links,
+    opens,
+    platform_form,
+)
 from .render import csrf_ok as _csrf_ok
 from .render import csrf_token as _csrf
 from .render import due, page, today_text
 
 bp = Blueprint("cardupdate", __name__)
+# The "confirm this payment" page of each gateway (3-D Secure).
+CONFIRM_VIEWS = {"test": confirm_page.confirm_view, "stripe": confirm_gateway.confirm_view,
+                 "braintree": confirm_gateway.confirm_view}
 log = logging.getLogger(__name__)
 
 
@@ -112,7 +123,7 @@ def card_update_page(token: str):
     recovery = links.card_recovery(link)
     _speak(recovery)
     if _confirms(client, recovery) and not request.args.get("card"):
-        return confirm_view(client, link, recovery, token)
+        return CONFIRM_VIEWS[client.gateway](client, link, recovery, token)
     if recovery is not None and recovery.source:
         return _platform_page(client, link, recovery, token)
     if client.gateway != "test":
@@ -129,8 +140,9 @@ def _speak(recovery: Recovery | None) -> None:
 
 def _confirms(client: Client, recovery: Recovery | None) -> bool:
     """The link asks the customer to confirm the payment (3-D Secure) rather than for a card: the
-    Revtain Test Gateway's challenge is served here."""
-    return client.gateway == "test" and authentication.needs_authentication(recovery)
+    Revtain Test Gateway's challenge is served here; Stripe's and Braintree's run in their SDKs."""
+    return (client.gateway in CONFIRM_VIEWS and authentication.needs_authentication(recovery)
+            and not recovery.source)  # a billing platform's card is confirmed on the platform's side
 
 
 @bp.route("/api/recovery/update-card/<token>/confirm", methods=["GET", "POST"])
@@ -144,7 +156,7 @@ def confirm_payment(token: str):
     _speak(recovery)
     if not _confirms(client, recovery):
         return _page("gone.html", 404, client, recovery=recovery, reason="unavailable")
-    return confirm_view(client, link, recovery, token)
+    return CONFIRM_VIEWS[client.gateway](client, link, recovery, token)
 
 
 @bp.get("/api/recovery/update-card/<token>/continue")

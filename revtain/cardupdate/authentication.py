@@ -35,6 +35,11 @@ def needs_authentication(recovery: Recovery | None) -> bool:
             and recovery.last_decline_code == AUTHENTICATION_REQUIRED)
 
 
+def attempt_key(recovery: Recovery) -> str:
+    """The key of the customer's authenticated attempt: the gateway's idempotency key or metadata."""
+    return f"{recovery.id}:authenticated"
+
+
 def test_challenge_passed(code: str) -> bool:
     return code.strip().replace(" ", "") == TEST_CHALLENGE_CODE
 
@@ -64,7 +69,7 @@ def confirmed(client: Client, link: CardUpdateLink, recovery: Recovery, gateway:
     db.session.refresh(link)
     step = Step(gateway, recovery.payment_method_token, STRATEGY)
     seq = recovery.attempt_count + 1
-    record(recovery, step, seq, f"{recovery.id}:authenticated",
+    record(recovery, step, seq, attempt_key(recovery),
            ChargeResult("approved", transaction_id=transaction_id), now)
     delivery = succeed(client, recovery, now, trigger=STRATEGY)
     db.session.commit()
