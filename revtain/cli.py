@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, NoAppException, with_appcontext
 from sqlalchemy import func, select
 
 from .alerts.settings import AlertSettingsError, Settings, validated
@@ -25,8 +25,12 @@ from .onboarding import CONNECTOR_PLATFORMS, IssuedCredentials, OnboardingError,
 
 def _create_app() -> Flask:
     from . import create_app
+    from .config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as exc:  # said plainly, without a traceback (also under --help)
+        raise NoAppException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
