@@ -193,3 +193,30 @@ def test_the_events_really_sent_are_the_documented_ones(app, client, headers, ou
             payload = json.loads(event.body)
             by_event[event.type].model_validate(payload)
             assert payload["event"] == event.type and payload["eventId"] == event.id
+
+
+def test_the_holdout_and_card_updated_payloads_are_the_documented_ones(app, client, headers, merchant):
+    """Built from a real recovery (with an idempotency key and the simulated flag, so every optional
+    key is there), with the eventId the outbox adds."""
+    from revtain.models import Client, Recovery
+    from revtain.webhooks import payloads
+
+    body = {"paymentMethodToken": "pm_opt", "amount": 5000, "simulateOutcome": "failed",
+            "idempotencyKey": "inv_opt", "customerEmail": "jo@example.com"}
+    tx = client.post("/api/recovery/execute", json=body, headers=headers).get_json()["transactionId"]
+    by_event = {hook.event: hook.model for hook in WEBHOOKS}
+    with app.app_context():
+        recovery = db.session.get(Recovery, tx)
+        owner = db.session.get(Client, merchant.client_id)
+        built = [
+            payloads.card_updated("pm_opt", "pm_new", recovery, recovery.created_at),
+            payloads.card_updated("pm_opt", "pm_new", None, recovery.created_at),
+            payloads.recovery_holdout(owner, recovery),
+            payloads.recovery_success(recovery, "scheduled_retry"),
+            payloads.recovery_failed(recovery, "reconciliation"),
+            payloads.recovery_blocked(recovery),
+        ]
+    for payload in built:
+        model = by_event[payload["event"]]
+        model.model_validate({**payload, "eventId": "01KKZ14FEZK152ZBXEM2XK1B0C"})
+        assert set(payload) <= set(model.model_fields), payload["event"]
