@@ -14,8 +14,6 @@ from typing import Any
 
 from flask import Config, Flask
 
-from . import settings
-
 DEFAULTS: dict[str, Any] = {
     # "development" (embedded defaults, dev inbox, generated keys) or "production".
     "ENV": "development",
@@ -113,6 +111,8 @@ class ConfigurationError(RuntimeError):
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill ``app.config`` in the documented order, validated by ``settings.Settings``; ``test_config``
     wins over everything. A bad value raises ``ConfigurationError`` naming the setting."""
+    from . import settings  # pydantic-settings: only when an app is built
+
     instance = Config(app.instance_path)
     instance.from_pyfile("config.py", silent=True)
     try:
@@ -139,7 +139,9 @@ def is_production(app: Flask) -> bool:
 
 def redacted(app: Flask) -> dict[str, Any]:
     """The configuration with secrets masked, for diagnostics."""
+    from .settings import SECRET_SETTINGS
+
     return {
-        key: ("***" if key in settings.SECRET_SETTINGS and app.config.get(key) else app.config.get(key))
+        key: ("***" if key in SECRET_SETTINGS and app.config.get(key) else app.config.get(key))
         for key in sorted(DEFAULTS)
     }
