@@ -220,3 +220,15 @@ def test_the_holdout_and_card_updated_payloads_are_the_documented_ones(app, clie
         model = by_event[payload["event"]]
         model.model_validate({**payload, "eventId": "01KKZ14FEZK152ZBXEM2XK1B0C"})
         assert set(payload) <= set(model.model_fields), payload["event"]
+
+
+def test_the_webhook_examples_are_what_their_models_accept(doc):
+    checked = 0
+    for hook in WEBHOOKS:
+        if hook.example is not None:
+            hook.model.model_validate(hook.example)
+            assert set(hook.example) <= set(hook.model.model_fields)
+            body = doc["webhooks"][hook.event]["post"]["requestBody"]["content"]["application/json"]
+            assert body["example"] == hook.example
+            checked += 1
+    assert checked >= 4

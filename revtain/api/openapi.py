@@ -250,8 +250,8 @@ def _webhooks(schemas: _Schemas) -> dict[str, Any]:
             "summary": hook.summary,
             "description": hook.description,
             "parameters": headers,
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schemas.of(hook.model)}}},
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": schemas.of(hook.model), **({"example": hook.example} if hook.example else {})}}},
             "responses": responses,
         }}
     return hooks
