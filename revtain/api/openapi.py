@@ -21,7 +21,7 @@ from ..webhooks.events import WEBHOOKS
 from . import bp
 from .auth import PUBLISHABLE_FORBIDDEN, UNAUTHORIZED
 from .errors import validation_error
-from .operations import ANY_METHOD, Operation, Reply, documented, is_hidden, operations_of
+from .operations import ANY_METHOD, Operation, Reply, documented, operations_of
 from .schemas import Error
 
 REF = "#/components/schemas/{model}"
@@ -224,8 +224,6 @@ def _paths(app: Flask, schemas: _Schemas) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule in api_rules(app):
         view = app.view_functions[rule.endpoint]
-        if is_hidden(view):
-            continue
         declared = operations_of(view)
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             operation = declared.get(method) or declared.get(ANY_METHOD) or _undocumented(rule, view)
