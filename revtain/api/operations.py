@@ -1,9 +1,10 @@
 """What the OpenAPI document says about each API view, declared on the view itself.
 
 Every ``/api/...`` view carries a ``@documented(...)`` right under its route decorator: summary,
-description, the pydantic models of its body, query and path, its answers and examples. ``revtain/api/openapi.py`` walks the app's registered routes and builds the document from
-these and from the models' own JSON Schemas, so a route or a field cannot be left out of it; security
-comes from ``require_api_key`` (``api_key_kinds``) on the same view.
+description, the pydantic models of its body, query and path, its answers and examples.
+``revtain/api/openapi.py`` walks the app's registered routes and builds the document from these and
+from the models' own JSON Schemas, so a route or a field cannot be left out of it; security comes from
+``require_api_key`` (``api_key_kinds``) on the same view.
 """
 
 from __future__ import annotations
