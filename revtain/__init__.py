@@ -1,20 +1,23 @@
-"""Revtain: recovery of failed subscription payments, as one Flask app and a pool of RQ workers."""
+"""Revtain: recovery of failed subscription payments, as one Flask app and a pool of RQ workers.
+
+Nothing heavy is imported here: ``revtain --help`` imports this package and must answer at once.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from . import clock, config, crypto, http_hardening, outbound, redis_conn
-from .extensions import db, limiter, login_manager, migrate
+if TYPE_CHECKING:
+    from flask import Flask
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 
 def _secret_key(app: Flask) -> None:
+    from . import config, crypto
+
     if app.config.get("SECRET_KEY"):
         return
     if config.is_production(app):
@@ -25,6 +28,11 @@ def _secret_key(app: Flask) -> None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from flask import Flask
+
+    from . import clock, config, crypto, http_hardening, i18n, outbound, redis_conn
+    from .extensions import db, limiter, login_manager, migrate
+
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "REVTAIN_INSTANCE_PATH"
     )
@@ -72,6 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api_errors.init_app(app)
     http_hardening.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(api_bp)
     from .api.paywall import snippet_bp
 
@@ -79,6 +88,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .cardupdate import bp as cardupdate_bp
 
     app.register_blueprint(cardupdate_bp)
+    from .dunning.public import bp as dunning_public_bp
+
+    app.register_blueprint(dunning_public_bp)
     from .dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
@@ -94,8 +106,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
 
-    @app.get("/healthz")
-    def healthz():
-        return {"ok": True}
+    from . import observability
+
+    observability.init_app(app)
+
+    @app.get("/")
+    def root():
+        from flask import redirect, url_for
+
+        return redirect(url_for("dashboard.index"))
 
     return app

@@ -48,6 +48,20 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_WINDOW_DAYS": 21,
     "RETRY_MAX_ATTEMPTS": 8,
     "RETRY_LOCAL_HOUR": 10,
+    # The planner's ladder (days after the failure, per attempt), spacing and the customer's local
+    # weekdays (Monday = 0) non-funds retries move away from. Chosen with bench/recovery_simulation.py:
+    # docs/retry-policy.md.
+    "RETRY_LADDER_DAYS": [1, 3, 5, 7, 10, 14, 18, 21],
+    "RETRY_MIN_SPACING_HOURS": 20,
+    "RETRY_AVOID_WEEKDAYS": [],
+    # Learned timing (revtain/engine/learned_timing.py): outcomes an hour or weekday needs before it
+    # replaces the defaults, the pseudo-observations that shrink a client's or a slot's rate toward
+    # all clients', the share of retries that explore another daytime hour, and how much worse than
+    # the best weekday a weekday must be to be avoided.
+    "RETRY_LEARNING_MIN_SAMPLES": 50,
+    "RETRY_LEARNING_PRIOR_STRENGTH": 20,
+    "RETRY_EXPLORATION_SHARE": 0.05,
+    "RETRY_LEARNING_WEEKDAY_BELOW": 0.85,
     # Card-network limits (revtain/engine/network_rules.py); {} means the published defaults.
     "NETWORK_LIMITS": {},
     # The Revtain Test Gateway completes queued recoveries quickly (contract 10): seconds after
@@ -99,8 +113,25 @@ DEFAULTS: dict[str, Any] = {
     # How dashboard passwords are hashed (werkzeug's method string). Stored hashes name their own
     # method, so changing this never locks anyone out. Tests use a cheap one.
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Benchmarks: milliseconds the Revtain Test Gateway waits before each answer (charge and
+    # lookup) and the development webhook inbox before it answers, to measure the realistic,
+    # network-bound case. 0: answer at once.
+    "TEST_GATEWAY_LATENCY_MS": 0,
+    "DEV_WEBHOOK_INBOX_LATENCY_MS": 0,
+    # Seconds a web process keeps an API-key lookup (key and client row) in memory; a revocation or
+    # rotation made in another process is honoured within this time, in the same process at once.
+    # 0: no cache.
+    "API_KEY_CACHE_SECONDS": 5,
     # Set by tests: a fixed ISO-8601 time for the clock.
     "FROZEN_NOW": None,
+    # /readyz fails when the scheduler's heartbeat (written each tick) is older than this.
+    "SCHEDULER_HEARTBEAT_MAX_AGE_SECONDS": 30,
+    # Bearer token for /metrics (Authorization: Bearer ...). Unset: open in development, off (404)
+    # in production.
+    "METRICS_TOKEN": None,
+    # Logs: "json" (one object a line) or "console" (readable); None: json in production only.
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
 }
 
 

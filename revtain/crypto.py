@@ -65,6 +65,7 @@ def _dev_key(app: Flask) -> str:
 
 def init_app(app: Flask) -> None:
     app.extensions["revtain.aesgcm"] = AESGCM(_key_from_config(app))
+    app.extensions["revtain.decrypted"] = {}
 
 
 def encrypt(plaintext: str) -> str:
@@ -73,9 +74,21 @@ def encrypt(plaintext: str) -> str:
     return "v1:" + base64.b64encode(nonce + sealed).decode()
 
 
+DECRYPTED_CACHE_SIZE = 4096
+
+
 def decrypt(stored: str) -> str:
-    version, _, payload = stored.partition(":")
-    if version != "v1":
-        raise ValueError(f"unknown encryption format {version!r}")
-    raw = base64.b64decode(payload)
-    return current_app.extensions["revtain.aesgcm"].decrypt(raw[:12], raw[12:], b"revtain").decode()
+    """Kept per process, by stored value: a rotated secret or credential is stored anew (a new
+    nonce, so a new value) and so never answered from the cache; a new key means a new app."""
+    cache = current_app.extensions.setdefault("revtain.decrypted", {})
+    plaintext = cache.get(stored)
+    if plaintext is None:
+        version, _, payload = stored.partition(":")
+        if version != "v1":
+            raise ValueError(f"unknown encryption format {version!r}")
+        raw = base64.b64decode(payload)
+        plaintext = current_app.extensions["revtain.aesgcm"].decrypt(raw[:12], raw[12:], b"revtain").decode()
+        if len(cache) >= DECRYPTED_CACHE_SIZE:
+            cache.clear()
+        cache[stored] = plaintext
+    return plaintext

@@ -7,6 +7,7 @@ to the development inbox), then runs gunicorn, an RQ worker and the scheduler un
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,21 +26,62 @@ from .models import Client
 from .onboarding import IssuedCredentials, onboard
 
 DEMO_NAME = "Demo Merchant"
+DEMO_LOGIN = "demo@revtain.example"
+# Where ``revtain dev`` notes its URL, so other ``revtain`` commands print links on the same port.
+BASE_URL_FILE = "dev-base-url"
 
 
-def _ensure_demo(base_url: str) -> tuple[str, IssuedCredentials | None]:
-    """The demo client's id and, on first run only, its freshly issued credentials."""
+def remember_base_url(app, url: str) -> None:
+    with open(os.path.join(app.instance_path, BASE_URL_FILE), "w", encoding="utf-8") as f:
+        f.write(url + "\n")
+
+
+def apply_remembered_base_url(app) -> None:
+    """In development, when PUBLIC_BASE_URL was not chosen, use the URL ``revtain dev`` last ran on."""
+    from . import config
+
+    chosen = "REVTAIN_PUBLIC_BASE_URL" in os.environ or (
+        app.config.get("PUBLIC_BASE_URL") != getattr(config, "DEFAULTS", {}).get("PUBLIC_BASE_URL")
+    )
+    if is_production(app) or chosen:
+        return
+    try:
+        with open(os.path.join(app.instance_path, BASE_URL_FILE), encoding="utf-8") as f:
+            url = f.read().strip()
+    except OSError:
+        return
+    if url.startswith(("http://", "https://")):
+        app.config["PUBLIC_BASE_URL"] = url
+
+
+def _ensure_demo_login(client_id: str) -> str | None:
+    """A dashboard admin for the demo merchant; its password on first run only (None after)."""
+    import secrets
+
+    from .dashboard.accounts import create_user
+    from .models import User
+
+    if db.session.execute(select(User.id).where(User.email == DEMO_LOGIN)).scalar_one_or_none():
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user(client_id, DEMO_LOGIN, "admin", password)
+    return password
+
+
+def _ensure_demo(base_url: str) -> tuple[str, IssuedCredentials | None, str | None]:
+    """The demo client's id and, on first run only, its freshly issued credentials and the demo
+    dashboard login's password."""
     try:
         existing = db.session.execute(
             select(Client.id).where(Client.name == DEMO_NAME)
         ).scalar_one_or_none()
         if existing is not None:
-            return existing, None
+            return existing, None, _ensure_demo_login(existing)
         issued = onboard(name=DEMO_NAME, webhook_url=None, gateway="test", brand_name=DEMO_NAME)
         client = db.session.get(Client, issued.client_id)
         client.webhook_url = f"{base_url}/dev/webhook-inbox/{client.id}"
         db.session.commit()
-        return issued.client_id, issued
+        return issued.client_id, issued, _ensure_demo_login(issued.client_id)
     finally:
         # This process then only supervises: it must not sit in an open transaction, which on
         # SQLite would hold the write lock the web server and worker need.
@@ -65,7 +107,7 @@ def _wait_until_up(url: str, seconds: float = 30.0) -> bool:
 @click.option("--web-workers", default=2, show_default=True, type=int)
 def dev_command(host: str, port: int, web_workers: int) -> None:
     """Run Revtain (web, worker, scheduler) on embedded defaults, with a demo merchant."""
-    from .cli import curl_example, print_credentials
+    from .cli_clients import curl_example, print_credentials
 
     app = current_app
     if is_production(app):
@@ -78,17 +120,23 @@ def dev_command(host: str, port: int, web_workers: int) -> None:
         app.config["PUBLIC_BASE_URL"] = base_url
     click.echo("Migrating the database ...")
     upgrade(revision="heads")
-    client_id, issued = _ensure_demo(base_url)
+    client_id, issued, demo_password = _ensure_demo(base_url)
+    remember_base_url(app, app.config["PUBLIC_BASE_URL"])
 
+    metrics_dir = os.path.join(app.instance_path, "prometheus")  # emptied each run (multiprocess mode)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
     env = {
         **os.environ,
         "REVTAIN_REDIS_URL": app.config["REDIS_URL"],
         "REVTAIN_INSTANCE_PATH": app.instance_path,
         "REVTAIN_PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
     }
     python = sys.executable
     commands = {
-        "web": [python, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
+        "web": [python, "-m", "gunicorn", "-c", "python:revtain.observability.gunicorn_conf",
+                "-w", str(web_workers), "-b", f"{host}:{port}",
                 "--graceful-timeout", "5", "--no-control-socket", "revtain:create_app()"],
         "worker": [python, "-m", "revtain", "worker"],
         "scheduler": [python, "-m", "revtain", "scheduler"],
@@ -118,7 +166,11 @@ def dev_command(host: str, port: int, web_workers: int) -> None:
         click.echo(click.style(f"Revtain is running on {base_url}", bold=True, fg="green"))
         click.echo(f"  web (gunicorn, {web_workers} workers), RQ worker and scheduler are up")
         click.echo(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
-        click.echo(f"  webhook inbox: {base_url}/dev/webhook-inbox\n")
+        click.echo(f"  webhook inbox: {base_url}/dev/webhook-inbox")
+        click.echo(f"  dashboard:     {base_url}/dashboard  (sign in as {DEMO_LOGIN}"
+                   + (f", password {demo_password})" if demo_password else
+                      f"; password shown on first run, new one: revtain users reset-password {DEMO_LOGIN})"))
+        click.echo(f"  health:        {base_url}/readyz   metrics: {base_url}/metrics\n")
         if issued is not None:
             print_credentials(issued, f"{DEMO_NAME} (test gateway)")
             click.echo("\nTry it:\n")

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from . import credentials, outbound
+from .brand_colors import brand_color_problem
 from .clock import now as clock_now
 from .crypto import encrypt
 from .dunning.sequences import install_default_templates
@@ -89,7 +90,10 @@ def _validate(
     if card_update_domain and not _HOSTNAME.match(card_update_domain):
         raise OnboardingError("card update domain must be a host name like pay.example.com")
     if brand_primary_color and not _COLOR.match(brand_primary_color):
-        raise OnboardingError("brand primary color must look like #6366f1")
+        raise OnboardingError("brand primary color must look like #4f46e5")
+    problem = brand_color_problem(brand_primary_color) if brand_primary_color else None
+    if problem:
+        raise OnboardingError(problem)
 
 
 def sealed_credentials(gateway: str, credentials: dict | None) -> str | None:
@@ -199,7 +203,8 @@ def onboard(
 
 
 def rotate_keys(client_id: str) -> IssuedCredentials:
-    """A new secret key, publishable key and webhook secret; the old keys stop working at once."""
+    """A new secret key, publishable key and webhook secret; the old keys stop working at once
+    (in web processes that cached them, within ``API_KEY_CACHE_SECONDS``)."""
     client = db.session.get(Client, client_id)
     if client is None:
         raise OnboardingError(f"no client with id {client_id}")

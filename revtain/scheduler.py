@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 
 from .clock import now as clock_now
 from .extensions import db
@@ -33,6 +33,8 @@ from .models.alert import PENDING as ALERT_PENDING
 from .models.connector import RECEIVED as EVENT_RECEIVED
 from .models.dunning import PENDING as MESSAGE_PENDING
 from .models.webhook import PENDING
+from .observability import heartbeat
+from .observability.metrics import count_enqueued
 from .queues import (
     enqueue_alerts,
     enqueue_connector_events,
@@ -45,53 +47,72 @@ from .recovery.retry import SCHEDULED_STATES
 log = logging.getLogger(__name__)
 
 
+def sweep_queries(
+    model, due: ColumnElement, wanted: ColumnElement[bool], now: datetime
+) -> tuple[Select, Select]:
+    """Due rows never enqueued, by due time; due rows enqueued long ago and not claimed since."""
+    stale = now - timedelta(seconds=current_app.config["REENQUEUE_AFTER_SECONDS"])
+    never_enqueued = select(model.id).where(model.enqueued_at.is_(None), due <= now, wanted).order_by(due)
+    not_claimed = (
+        select(model.id).where(model.enqueued_at <= stale, due <= now, wanted).order_by(model.enqueued_at)
+    )
+    return never_enqueued, not_claimed
+
+
+def _due_rows(query: Select, limit: int) -> list:
+    if limit <= 0:
+        return []
+    query = query.limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.execute(query).all())
+
+
 def _enqueue_due(
     model,
     due: ColumnElement,
     wanted: ColumnElement[bool],
     enqueue: Callable[..., int],
     now: datetime,
-) -> int:
-    stale = now - timedelta(seconds=current_app.config["REENQUEUE_AFTER_SECONDS"])
-    query = (
-        select(model.id, model.enqueued_at)
-        .where(wanted, due <= now, or_(model.enqueued_at.is_(None), model.enqueued_at <= stale))
-        .order_by(due)
-        .limit(current_app.config["SCHEDULER_BATCH_SIZE"])
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = db.session.execute(query).all()
-    if rows:
-        ids = [row_id for row_id, _ in rows]
+) -> tuple[int, int]:
+    """Two sweeps, each a range scan of its own partial index (``models.base.due_indexes``), so a
+    tick costs the rows it finds, not the size of the table or the backlog. Returns (rows found,
+    jobs enqueued)."""
+    batch = current_app.config["SCHEDULER_BATCH_SIZE"]
+    never_enqueued, not_claimed = sweep_queries(model, due, wanted, now)
+    unsent = [row_id for (row_id,) in _due_rows(never_enqueued, batch)]
+    unclaimed = [row_id for (row_id,) in _due_rows(not_claimed, batch - len(unsent))]
+    ids = unsent + unclaimed
+    if ids:
         db.session.execute(update(model).where(model.id.in_(ids)).values(enqueued_at=now))
     db.session.commit()
-    unsent = [row_id for row_id, enqueued_at in rows if enqueued_at is None]
-    unclaimed = [row_id for row_id, enqueued_at in rows if enqueued_at is not None]
-    return enqueue(unsent) + enqueue(unclaimed, unless_in_queue=True)
+    return len(ids), enqueue(unsent) + enqueue(unclaimed, unless_in_queue=True)
 
 
 def tick() -> dict[str, int]:
     """Enqueue everything due now; returns how many rows of each kind were enqueued."""
+    heartbeat.beat()  # /readyz: the scheduler is ticking
     now = clock_now()
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
     counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0, "alerts": 0}
+    sweeps = {
+        "recoveries": (Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
+                       enqueue_recovery_retries),
+        "deliveries": (WebhookDelivery, WebhookDelivery.next_try_at, WebhookDelivery.status == PENDING,
+                       enqueue_deliveries),
+        "messages": (Message, Message.send_at, Message.status == MESSAGE_PENDING, enqueue_messages),
+        "connector_events": (ConnectorEvent, ConnectorEvent.process_at,
+                             ConnectorEvent.status == EVENT_RECEIVED, enqueue_connector_events),
+        "alerts": (AlertNotification, AlertNotification.send_at, AlertNotification.status == ALERT_PENDING,
+                   enqueue_alerts),
+    }
     while True:
-        r = _enqueue_due(Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
-                         enqueue_recovery_retries, now)
-        d = _enqueue_due(WebhookDelivery, WebhookDelivery.next_try_at,
-                         WebhookDelivery.status == PENDING, enqueue_deliveries, now)
-        m = _enqueue_due(Message, Message.send_at, Message.status == MESSAGE_PENDING, enqueue_messages, now)
-        e = _enqueue_due(ConnectorEvent, ConnectorEvent.process_at, ConnectorEvent.status == EVENT_RECEIVED,
-                         enqueue_connector_events, now)
-        counts["recoveries"] += r
-        counts["deliveries"] += d
-        counts["messages"] += m
-        a = _enqueue_due(AlertNotification, AlertNotification.send_at,
-                         AlertNotification.status == ALERT_PENDING, enqueue_alerts, now)
-        counts["connector_events"] += e
-        counts["alerts"] += a
-        if r < batch and d < batch and m < batch and e < batch and a < batch:
+        full = False
+        for kind, (model, due, wanted, enqueue) in sweeps.items():
+            found, enqueued = _enqueue_due(model, due, wanted, enqueue, now)
+            counts[kind] += enqueued
+            full = full or found >= batch
+        if not full:
             return counts
 
 
@@ -109,6 +130,7 @@ def run_forever(interval: float) -> None:
         started = time.monotonic()
         try:
             counts = tick()
+            count_enqueued(counts)
             if any(counts.values()):
                 log.info("enqueued %s", counts)
         except Exception:  # keep sweeping: a database blip must not stop all future work

@@ -24,7 +24,7 @@ from pydantic_settings.exceptions import SettingsError
 ENV_PREFIX = "REVTAIN_"
 # Never shown: not in error messages, not in ``config.redacted``.
 SECRET_SETTINGS = frozenset(
-    {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SMTP_PASSWORD"}
+    {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SMTP_PASSWORD", "METRICS_TOKEN"}
 )
 
 
@@ -79,6 +79,12 @@ _HASH_METHOD = re.compile(r"^(scrypt(:\d+){0,3}|pbkdf2(:[a-z0-9_]+)?(:\d+)?)$")
 def _hash_method(value: str) -> str:
     if not _HASH_METHOD.match(value):
         raise ValueError('must be a werkzeug hash method: "scrypt" or "pbkdf2:sha256:600000"')
+    return value
+
+
+def _log_level(value: str) -> str:
+    if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return value
 
 
@@ -161,6 +167,30 @@ class Settings(BaseSettings):
     PRE_RETRY_CHECK_TIMEOUT: Annotated[float, Field(gt=0, le=10)]
     PASSWORD_HASH_METHOD: Annotated[str, AfterValidator(_hash_method)]
     FROZEN_NOW: Annotated[str | None, AfterValidator(_iso_time)]
+    RETRY_LADDER_DAYS: Annotated[list[Annotated[int | float, Field(gt=0)]], Field(min_length=1)]
+    RETRY_MIN_SPACING_HOURS: Annotated[int | float, Field(ge=0)] = Field(
+        description="Smart retries: the fewest hours between two attempts of one recovery.")
+    RETRY_AVOID_WEEKDAYS: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        description="The customer's local weekdays (Monday = 0) non-funds retries move away from.")
+    RETRY_LEARNING_MIN_SAMPLES: Annotated[int, Field(ge=1)]
+    RETRY_LEARNING_PRIOR_STRENGTH: Annotated[int | float, Field(ge=0)] = Field(
+        description="Learned timing: pseudo-observations that shrink a client's or a slot's rate toward "
+        "all clients'.")
+    RETRY_EXPLORATION_SHARE: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="Learned timing: the share of retries that explore another daytime hour.")
+    RETRY_LEARNING_WEEKDAY_BELOW: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="Learned timing: a weekday whose rate is below this share of the best weekday's "
+        "is avoided.")
+    TEST_GATEWAY_LATENCY_MS: Annotated[int | float, Field(ge=0)]
+    DEV_WEBHOOK_INBOX_LATENCY_MS: Annotated[int | float, Field(ge=0)] = Field(
+        description="Benchmarks: milliseconds the development webhook inbox waits before it answers.")
+    API_KEY_CACHE_SECONDS: Annotated[int | float, Field(ge=0)]
+    SCHEDULER_HEARTBEAT_MAX_AGE_SECONDS: Annotated[int | float, Field(gt=0)]
+    METRICS_TOKEN: str | None
+    LOG_FORMAT: Literal["json", "console"] | None
+    LOG_LEVEL: Annotated[str, AfterValidator(_log_level)] = Field(
+        description='Logs: the least severe level written: "DEBUG", "INFO", "WARNING", "ERROR" or '
+        '"CRITICAL" (any case).')
 
 
 def env_name(key: str) -> str:

@@ -10,6 +10,7 @@ from flask import Flask
 from rq import SimpleWorker
 
 from .extensions import db
+from .observability.jobs import observed
 from .queues import ALL, queue
 from .redis_conn import connection
 
@@ -29,9 +30,10 @@ class AppWorker(SimpleWorker):
             super().subscribe()
 
     def perform_job(self, job, queue, execution):  # type: ignore[override]
-        with self.app.app_context():
+        with self.app.app_context(), observed(job) as outcome:  # metrics, ids in log lines
             try:
-                return super().perform_job(job, queue, execution)
+                outcome.ok = bool(super().perform_job(job, queue, execution))
+                return outcome.ok
             finally:
                 db.session.remove()
 

@@ -124,7 +124,7 @@ def test_the_nonce_is_vaulted_verified_and_made_default_then_the_recovery_is_cha
 
     assert r.status_code == 200, r.get_data(as_text=True)
     html = r.get_data(as_text=True)
-    assert "Mastercard card ending in 4444" in html and "went through" in html and "$49.00 USD" in html
+    assert "Mastercard •••• 4444" in html and "went through" in html and "$49.00" in html
     _, create, _, sale = braintree_http.requests
     assert (create.method, create.url) == ("POST", f"{BASE}/payment_methods")
     assert create.xml.findtext("customer_id") == CUSTOMER

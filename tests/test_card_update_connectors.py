@@ -198,7 +198,7 @@ def test_stripe_billing_collects_the_card_with_the_connectors_keys_and_invoices_
     done = client.post(path, headers=HOST, data={"csrf": csrf_of(html), "setup_intent": SETI})
 
     assert done.status_code == 200, done.get_data(as_text=True)
-    assert "went through" in done.get_data(as_text=True) and "$49.00 USD" in done.get_data(as_text=True)
+    assert "went through" in done.get_data(as_text=True) and "$49.00" in done.get_data(as_text=True)
     retrieve, default, invoice_card, pay, _ = stripe_http.requests[3:]
     assert (retrieve.method, retrieve.path) == ("GET", f"/v1/setup_intents/{SETI}")
     assert (default.path, default.form) == (f"/v1/customers/{ss.CUSTOMER}",
@@ -448,7 +448,7 @@ def test_chargebee_the_dunning_emails_link_leads_to_chargebees_payment_sources_p
     page = client.get(path, headers=HOST)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Acme Cloud" in html and "handled by Chargebee" in html and "$49.00 USD" in html
+    assert "Acme Cloud" in html and "handled by Chargebee" in html and "$49.00" in html
     assert f'href="{path}/continue"' in html and "<form" not in html and "<script" not in html
     assert "script-src" not in page.headers["Content-Security-Policy"]
     assert csp_of(page)["form-action"] == ["'self'"]
@@ -633,7 +633,7 @@ def test_an_api_recoverys_page_is_unchanged_for_a_client_with_connectors(
     page = client.get(path, headers=HOST)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'autocomplete="cc-number"' in html  # the test gateway's form
-    assert "script-src" not in page.headers["Content-Security-Policy"]
+    assert "stripe.com" not in page.headers["Content-Security-Policy"]  # only our own script
     done = client.post(path, headers=HOST, data={"csrf": csrf_of(html), "number": "4111 1111 1111 1111",
                                                  "expiry": "12/30", "cvc": "123"})
     assert done.status_code == 200 and "went through" in done.get_data(as_text=True)

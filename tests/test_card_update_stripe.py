@@ -159,7 +159,7 @@ def test_a_confirmed_setup_intent_updates_the_card_and_retries_the_recovery_at_o
 
     assert r.status_code == 200, r.get_data(as_text=True)
     html = r.get_data(as_text=True)
-    assert "Mastercard card ending in 4444" in html and "went through" in html and "$49.00 USD" in html
+    assert "Mastercard •••• 4444" in html and "went through" in html and "$49.00" in html
     _, retrieve, update, charge = stripe_http.requests
     assert (retrieve.method, retrieve.path) == ("GET", f"/v1/setup_intents/{SETI}")
     assert retrieve.query == {"expand[0]": "payment_method"}

@@ -160,7 +160,8 @@ def test_marketing_edits_branding_but_cannot_rotate_keys_or_change_settings(app,
     assert "Branding" in page and "Rotate keys" not in page and "Webhook URL" not in page
     r = post(client, "/dashboard/settings/branding", "/dashboard/settings", prefix="branding", data={
         "branding-brand_name": "Acme Cloud", "branding-brand_logo_url": "https://acme.example/logo.png",
-        "branding-brand_primary_color": "#0F766E"})
+        "branding-brand_primary_color": "#0F766E", "branding-brand_support_email": "help@acme.example",
+        "branding-brand_support_url": "https://acme.example/help"})
     assert r.status_code == 302
     for path, data in (("/dashboard/settings/keys/rotate", {"rotate-confirm": "y"}),
                        ("/dashboard/settings/webhook", {"webhook-url": "https://x.example/h"}),
@@ -170,6 +171,8 @@ def test_marketing_edits_branding_but_cannot_rotate_keys_or_change_settings(app,
     with app.app_context():
         acme = db.session.get(Client, merchant.client_id)
         assert (acme.brand_name, acme.brand_primary_color) == ("Acme Cloud", "#0f766e")
+        assert (acme.brand_support_email, acme.brand_support_url) == ("help@acme.example",
+                                                                      "https://acme.example/help")
         assert acme.webhook_url != "https://x.example/h"
 
 
@@ -323,7 +326,13 @@ def test_another_clients_webhooks_are_404(app, client, users, other, receiver):
     ("/dashboard/settings/domain", "domain", {"domain-domain": "not a host"}, "host name like"),
     ("/dashboard/settings/branding", "branding", {"branding-brand_logo_url": "http://acme.example/l.png"},
      "must start with https://"),
-    ("/dashboard/settings/branding", "branding", {"branding-brand_primary_color": "red"}, "#6366f1"),
+    ("/dashboard/settings/branding", "branding", {"branding-brand_primary_color": "red"}, "#4f46e5"),
+    ("/dashboard/settings/branding", "branding", {"branding-brand_primary_color": "#facc15"},
+     "White button text on #facc15 has a contrast of only 1.53:1; customers need at least 4.5:1"),
+    ("/dashboard/settings/branding", "branding", {"branding-brand_support_email": "help at acme"},
+     "email address like help@example.com"),
+    ("/dashboard/settings/branding", "branding", {"branding-brand_support_url": "http://acme.example/help"},
+     "The support page URL must start with https://"),
     ("/dashboard/settings/keys/rotate", "rotate", {}, "Tick the box"),
 ])
 def test_settings_validation_errors(as_admin, path, prefix, data, message):
@@ -466,12 +475,13 @@ def test_users_add_cli(app, runner, merchant):
     for args, message in (
         (["nope", "x@acme.example"], "no client with id nope"),
         ([merchant.client_id, "ops@acme.example"], "already exists"),
-        ([merchant.client_id, "y@acme.example", "--role", "owner"],
-         "role must be one of admin, marketing, finance"),
         ([merchant.client_id, "not-an-email"], "is not an email address"),
     ):
         r = runner.invoke(args=["users", "add", *args, "--password-stdin"], input=f"{PASSWORD}\n")
         assert r.exit_code == 1 and message in r.output, r.output
+    r = runner.invoke(args=["users", "add", merchant.client_id, "y@acme.example", "--role", "owner",
+                            "--password-stdin"], input=f"{PASSWORD}\n")
+    assert r.exit_code == 2 and "'owner' is not one of 'admin', 'marketing', 'finance'" in r.output
     r = runner.invoke(args=["users", "add", merchant.client_id, "z@acme.example", "--password-stdin"],
                       input="short\n")
     assert r.exit_code == 1 and "at least 12 characters" in r.output

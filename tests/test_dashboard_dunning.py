@@ -22,7 +22,7 @@ from tests.test_dashboard import PASSWORD, csrf_of, login, text
 from tests.test_template_limits import NESTED_LOOPS
 
 START = "2026-03-17T12:00:00+00:00"
-LINK = re.compile(r"http://revtain\.test/api/recovery/update-card/([A-Za-z0-9_-]+)")
+LINK = re.compile(r"http://revtain\.test/api/dunning/click/([A-Za-z0-9_.-]+)")  # tracked card-update link
 NEW_SUBJECT = "{{ merchant_name }}: please update your card"
 NEW_TEXT = ("Hello {{ customer_email }}, your payment of {{ amount_with_currency }} failed "
             "({{ decline_reason }}).\nUpdate your card: {{ card_update_link }}\n")
@@ -360,7 +360,7 @@ def test_the_preview_frame_shows_the_rendered_html_under_its_own_policy(app, mar
     assert saved.headers["Referrer-Policy"] == "same-origin"  # the sandbox's origin is opaque: none
     assert saved.headers["Cache-Control"] == "no-store"
     body = saved.get_data(as_text=True)
-    assert body.startswith("<!doctype html>") and '<p style="font-size:18px' in body  # live markup
+    assert body.startswith("<!DOCTYPE html>") and '<td class="header" style="background: #' in body  # inlined
     assert "Acme Cloud" in body and "{{" not in body
 
     # unsaved edits: "Preview" renders them into a new frame, saves nothing

@@ -26,6 +26,7 @@ from tests.support.smtp import smtp_server
 START = "2026-03-17T12:00:00+00:00"
 T0 = datetime(2026, 3, 17, 12, tzinfo=UTC)
 LINK = re.compile(r"http://revtain\.test/api/recovery/update-card/([A-Za-z0-9_-]+)")
+CLICK = re.compile(r"http://revtain\.test/api/dunning/click/([A-Za-z0-9_.-]+)")
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +120,22 @@ def test_a_published_sequence_sends_the_email_with_a_working_card_update_link(ap
     assert mail["Message-ID"] == f"<dunning.{pending.id}@revtain.test>"
     plain, html = parts(mail)
     assert "$49.00 USD" in plain and "$49.00 USD" in html
-    token = LINK.search(plain).group(1)
-    assert f'href="http://revtain.test/api/recovery/update-card/{token}"' in html
+    tracked = CLICK.search(plain).group(0)
+    assert f'href="{tracked}"' in html
 
     (sent,) = messages(app, recovery_id)
     assert sent.status == "sent" and sent.sent_at == T0 and sent.send_at is None and sent.tries == 1
-    assert sent.subject == mail["Subject"] and sent.card_update_link_id
+    assert sent.subject == mail["Subject"] and sent.card_update_link_id and sent.clicks == 0
+
+    # the tracked link counts the click and leads to the card-update page
+    web = app.test_client()
+    redirected = web.get(tracked)
+    assert redirected.status_code == 302
+    token = LINK.fullmatch(redirected.headers["Location"]).group(1)
+    (clicked,) = messages(app, recovery_id)
+    assert clicked.clicks == 1 and clicked.clicked_at == T0
 
     # the link works: the customer updates the card, and the open recovery goes through at once
-    web = app.test_client()
     page = web.get(f"/api/recovery/update-card/{token}")
     assert page.status_code == 200
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.get_data(as_text=True)).group(1)
@@ -357,7 +365,7 @@ def test_the_outbox_mode_writes_a_parseable_eml(make_app, tmp_path):
     assert mail["To"] == "jo@example.com"
     assert mail["Subject"] == "Action needed: update your card for Acme Cloud"
     plain, html = parts(mail)
-    assert "¥5,000 JPY" in plain and "¥5,000 JPY" in html and LINK.search(plain)
+    assert "¥5,000 JPY" in plain and "¥5,000 JPY" in html and CLICK.search(plain)
     assert messages(app)[0].status == "sent"
 
 

@@ -107,7 +107,7 @@ def test_bad_input_is_a_readable_error(runner):
         (["--gateway", "braintree", "--braintree-merchant-id", "m"], "braintree credentials"),
         (["--backup-gateway", "stripe"], "the stripe gateway needs its credentials"),
         (["--card-update-domain", "not a host"], "host name"),
-        (["--brand-primary-color", "blue"], "#6366f1"),
+        (["--brand-primary-color", "blue"], "#4f46e5"),
     ]
     for extra, message in cases:
         args = ["onboard", "--name", "Acme", "--webhook-url", "https://acme.example/h", *extra]

@@ -1,4 +1,5 @@
-"""``X-API-KEY`` authentication: resolves the client from a hashed key lookup."""
+"""``X-API-KEY`` authentication: resolves the client from a hashed key lookup (cached briefly,
+see ``key_cache``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from functools import wraps
 from typing import Any
 
 from flask import g, request
-from sqlalchemy import select
 
 from ..credentials import hash_key
-from ..extensions import db
-from ..models import ApiKey, Client
+from ..models import Client
+from . import key_cache
 from .errors import ApiError
 
 UNAUTHORIZED = {"error": "Unauthorized", "message": "Missing or invalid API key."}
@@ -30,18 +30,14 @@ def require_api_key(view: Callable[..., Any] | None = None, *, allow_publishable
             key = request.headers.get("X-API-KEY", "").strip()
             if not key:
                 raise ApiError(401, UNAUTHORIZED)
-            row = db.session.execute(
-                select(ApiKey, Client)
-                .join(Client, Client.id == ApiKey.client_id)
-                .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
-            ).first()
-            if row is None:
+            found = key_cache.lookup(hash_key(key))
+            if found is None:
                 raise ApiError(401, UNAUTHORIZED)
-            api_key, client = row
-            if api_key.kind != "secret" and not allow_publishable:
+            key_id, kind, client = found
+            if kind != "secret" and not allow_publishable:
                 raise ApiError(403, PUBLISHABLE_FORBIDDEN)
             g.client = client
-            g.api_key_id = api_key.id
+            g.api_key_id = key_id
             return fn(*args, **kwargs)
 
         wrapper.api_key_kinds = ("secret", "publishable") if allow_publishable else ("secret",)  # type: ignore[attr-defined]

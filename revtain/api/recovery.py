@@ -116,6 +116,10 @@ def execute():
             simulate_outcome=body.simulateOutcome,
             fallback_tokens=body.fallbackPaymentMethodTokens or [],
             payment_method_type=body.paymentMethodType,
+            description=body.description,
+            customer_locale=body.customerLocale,
+            customer_timezone=body.customerTimezone,
+            customer_country=body.customerCountry,
         ),
     )
     status, payload = _execute_response(started)

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from ..currencies import ISO_4217
+from ..engine.customer_clock import valid_country, valid_timezone
 
 MAX_AMOUNT = 100_000_000
 MIN_AMOUNT = 50
@@ -94,6 +95,10 @@ class _Request(BaseModel):
         return value
 
 
+DESCRIPTION_MAX_LENGTH = 200
+LOCALE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
+
+
 class ExecuteRequest(_Request):
     paymentMethodToken: Token
     """The gateway's own token for the card that failed, e.g. a Stripe pm_…"""
@@ -116,6 +121,17 @@ class ExecuteRequest(_Request):
     fallbackPaymentMethodTokens: Annotated[list[Token] | None, Field(max_length=10)] = None
     """Other tokens of the same customer, tried in order when the first is declined."""
     paymentMethodType: Annotated[str | None, Field(max_length=64)] = None
+    # Revtain additions (issue 15): shown to the customer on the card-update page.
+    description: Annotated[str | None, Field(
+        min_length=1, max_length=DESCRIPTION_MAX_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="What the payment is for, shown to the customer (e.g. \"Pro plan, December\"); "
+        f"at most {DESCRIPTION_MAX_LENGTH} characters, one line.",
+    )] = None
+    customerLocale: Annotated[str | None, Field(
+        max_length=35, pattern=LOCALE_TAG,
+        description="The customer's language as a BCP 47 tag (fr, fr-CA, de-DE); the card-update "
+        "page is in English, French, German or Spanish, else in the browser's language.",
+    )] = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)
@@ -129,6 +145,30 @@ class ExecuteRequest(_Request):
     @classmethod
     def _known_type(cls, value: str | None) -> str | None:
         return value if value in PAYMENT_METHOD_TYPES else None
+
+    # Our additions: the customer's clock (retries at the customer's paydays and local hours).
+    customerTimezone: Annotated[str | None, Field(max_length=64, description=(
+        "Our addition. The customer's IANA timezone, e.g. Europe/Paris: retries are timed on the "
+        "customer's local clock. Default: the customer's (or card's) country, then your timezone."
+    ))] = None
+    customerCountry: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$", description=(
+        "Our addition. The customer's country (ISO 3166-1 alpha-2): its business days and public "
+        "holidays decide the customer's paydays. Default: the card's issuing country."
+    ))] = None
+
+    @field_validator("customerTimezone")
+    @classmethod
+    def _iana_zone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_timezone(value.strip()):
+            raise ValueError("must be an IANA timezone name, e.g. Europe/Paris")
+        return value.strip() if value else None
+
+    @field_validator("customerCountry")
+    @classmethod
+    def _iso_country(cls, value: str | None) -> str | None:
+        if value is not None and not valid_country(value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. FR")
+        return value.upper() if value else None
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

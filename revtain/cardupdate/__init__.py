@@ -14,72 +14,37 @@ with the platform account's keys (Stripe Billing, Braintree), or the page offers
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_babel import gettext as _
 
 from ..api.doc_models import CardUpdatePath
 from ..api.operations import Reply, documented
 from ..clock import now as clock_now
 from ..extensions import db, limiter
-from ..formatting import money_with_code
 from ..gateways.card_setup import CardForm, CardRefused, CardSetupUnsupported, GatewayUnreachable
 from ..gateways.test import CardRejected, tokenize_test_card
+from ..i18n import use_language
 from ..models import CardUpdateLink, Client, Recovery
 from ..recovery.new_card import platform_retries
-from . import gateway_form, links, platform_form
+from . import authentication, card_input, gateway_form, links, opens, platform_form
+from .confirm_page import confirm_view
+from .render import csrf_ok as _csrf_ok
+from .render import csrf_token as _csrf
+from .render import due, page, today_text
 
 bp = Blueprint("cardupdate", __name__)
 log = logging.getLogger(__name__)
-EXPIRED_FORM = "This form has expired. Please reload the page."
 
 
-def _csrf(link_id: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"card-update:{link_id}".encode(), hashlib.sha256).hexdigest()
+def _expired_form() -> str:
+    return _("This form has expired. Please reload the page.")
 
 
-def _csp(nonce: str, sources: Mapping[str, tuple[str, ...]] | None) -> str:
-    """Nothing but our nonce'd style; with a gateway's fields, its hosts and our nonce'd script."""
-    directives = ["default-src 'none'"]
-    if sources:
-        directives.append(" ".join(["script-src", f"'nonce-{nonce}'", *sources.get("script-src", ())]))
-        directives += [
-            " ".join([name, *sources[name]]) for name in ("frame-src", "child-src", "connect-src")
-            if sources.get(name)
-        ]
-    directives += [f"style-src 'nonce-{nonce}'", "img-src https: data:", "form-action 'self'",
-                   "frame-ancestors 'none'", "base-uri 'none'"]
-    return "; ".join(directives)
-
-
-def _page(template: str, status: int, client: Client | None = None, *,
-          csp: Mapping[str, tuple[str, ...]] | None = None, **context):
-    nonce = secrets.token_urlsafe(16)
-    brand = {
-        "name": (client.brand_name or client.name) if client else "Payment details",
-        "logo": client.brand_logo_url if client and (client.brand_logo_url or "").startswith("https://")
-        else None,
-        "color": (client.brand_primary_color if client else None) or "#6366f1",
-    }
-    response = current_app.make_response(
-        (render_template(f"cardupdate/{template}", brand=brand, nonce=nonce, **context), status)
-    )
-    response.headers["Content-Security-Policy"] = _csp(nonce, csp)
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _amount(recovery) -> str | None:
-    if recovery is None:
-        return None
-    return money_with_code(recovery.amount, recovery.currency)
+def _page(template: str, status: int, client: Client | None = None, *, csp=None, **context):
+    return page(template, status, client, sources=csp, **context)
 
 
 def _usable_link(token: str):
@@ -90,7 +55,8 @@ def _usable_link(token: str):
         return _page("gone.html", 404, reason="missing")
     client = db.session.get(Client, link.client_id)
     if not links.usable(link, clock_now()):
-        return _page("gone.html", 410, client, reason="used" if link.used_at else "expired")
+        return _page("gone.html", 410, client, recovery=links.card_recovery(link),
+                     reason="used" if link.used_at else "expired")
     return client, link
 
 
@@ -141,14 +107,57 @@ def card_update_page(token: str):
     if not isinstance(found, tuple):
         return found
     client, link = found
+    if request.method == "GET":
+        opens.note_opened(link)
     recovery = links.card_recovery(link)
+    _speak(recovery)
+    if _confirms(client, recovery) and not request.args.get("card"):
+        return confirm_view(client, link, recovery, token)
     if recovery is not None and recovery.source:
         return _platform_page(client, link, recovery, token)
     if client.gateway != "test":
         return _gateway_page(client, link, client.gateway,
                              lambda: gateway_form.open_form(client, link),
-                             lambda proof: gateway_form.submit(client, link, proof))
-    return _test_gateway_page(client, link)
+                             lambda proof: gateway_form.submit(client, link, proof), recovery=recovery)
+    return _test_gateway_page(client, link, recovery)
+
+
+def _speak(recovery: Recovery | None) -> None:
+    """Messages made before the page is drawn (field errors) are in the customer's language too."""
+    use_language(recovery.customer_locale if recovery is not None else None)
+
+
+def _confirms(client: Client, recovery: Recovery | None) -> bool:
+    """The link asks the customer to confirm the payment (3-D Secure) rather than for a card: the
+    Revtain Test Gateway's challenge is served here."""
+    return client.gateway == "test" and authentication.needs_authentication(recovery)
+
+
+@bp.route("/api/recovery/update-card/<token>/confirm", methods=["GET", "POST"])
+@documented(
+    "showPaymentConfirmation", "The payment confirmation (3-D Secure) page, for the customer", method="GET",
+    tags=("Card updates",), path=CardUpdatePath, security=(),
+    description="Revtain Test Gateway: where a link whose payment needs the customer's authentication "
+    "asks them to confirm it.",
+    responses={200: Reply("The page", body=_PAGE, media_type="text/html"), **_GONE},
+)
+@documented(
+    "submitPaymentConfirmation", "The confirmation page's answer (sent by the page itself)", method="POST",
+    tags=("Card updates",), path=CardUpdatePath, security=(), body={"type": "object"},
+    body_media_types=("application/x-www-form-urlencoded",),
+    responses={200: Reply("The outcome, as a page", body=_PAGE, media_type="text/html"), **_GONE},
+)
+@guesses
+def confirm_payment(token: str):
+    found = _usable_link(token)
+    if not isinstance(found, tuple):
+        return found
+    client, link = found
+    recovery = links.card_recovery(link)
+    _speak(recovery)
+    if not _confirms(client, recovery):
+        return _page("gone.html", 404, client, recovery=recovery, reason="unavailable")
+    return confirm_view(client, link, recovery, token)
 
 
 @bp.get("/api/recovery/update-card/<token>/continue")
@@ -193,13 +202,14 @@ def _unservable(client: Client, link: CardUpdateLink, exc: Exception):
     return _page("gone.html", 404, client, reason="unavailable")
 
 
-def _csrf_ok(link: CardUpdateLink) -> bool:
-    return hmac.compare_digest(request.form.get("csrf", ""), _csrf(link.id))
-
-
 def _done(client: Client, done: links.Completed):
-    return _page("done.html", 200, client, brand_name=done.link.new_card_brand,
-                 last4=done.link.new_card_last4, kind=done.kind, amount=_amount(done.recovery))
+    """A receipt: the card saved and what happened to the payment."""
+    recovery = done.recovery
+    return _page("done.html", 200, client, recovery=recovery, brand_name=done.link.new_card_brand,
+                 last4=done.link.new_card_last4, kind=done.kind,
+                 paid=due(recovery, unpaid_only=False) if recovery is not None else None,
+                 reference=(recovery.gateway_transaction_id or recovery.id) if recovery is not None else None,
+                 date=today_text(clock_now()))
 
 
 def _platform_page(client: Client, link: CardUpdateLink, recovery: Recovery, token: str):
@@ -211,8 +221,8 @@ def _platform_page(client: Client, link: CardUpdateLink, recovery: Recovery, tok
             return _page("gone.html", 404, client, reason="unavailable")
         # Nothing is posted here: the card is entered on the platform's page ("Continue").
         response = _page("hosted.html", 405 if request.method == "POST" else 200, client,
-                         platform=platform_form.LABELS.get(recovery.source),
-                         amount=_amount(recovery) if recovery.status in links.REOPENABLE else None,
+                         recovery=recovery, platform=platform_form.LABELS.get(recovery.source),
+                         due=due(recovery),
                          continue_url=url_for("cardupdate.card_update_continue", token=token))
         if request.method == "POST":
             response.headers["Allow"] = "GET, HEAD"
@@ -223,24 +233,25 @@ def _platform_page(client: Client, link: CardUpdateLink, recovery: Recovery, tok
     return _gateway_page(client, link, kind,
                          lambda: platform_form.open_form(client, link, recovery),
                          lambda proof: platform_form.submit(client, link, recovery, proof),
-                         platform_retries=platform_retries(recovery))
+                         recovery=recovery, platform_retries=platform_retries(recovery))
 
 
 def _gateway_page(client: Client, link: CardUpdateLink, kind: str, open_form: Callable[[], CardForm],
-                  submit: Callable[[str], links.Completed], **context):
+                  submit: Callable[[str], links.Completed], recovery: Recovery | None = None,
+                  **context):
     """Stripe Elements or Braintree Hosted Fields (``kind``); a POST carries the gateway's proof."""
     error = None
     if request.method == "POST":
         proof = request.form.get(gateway_form.PROOF_FIELDS.get(kind, ""), "")
         if not _csrf_ok(link):
-            error = EXPIRED_FORM
+            error = _expired_form()
         else:
             try:
                 return _done(client, submit(proof))
             except CardRefused as exc:
                 error = str(exc)
             except links.LinkUnusable:
-                return _page("gone.html", 410, client, reason="used")
+                return _page("gone.html", 410, client, recovery=recovery, reason="used")
             except (CardSetupUnsupported, GatewayUnreachable) as exc:
                 return _unservable(client, link, exc)
     try:
@@ -248,26 +259,37 @@ def _gateway_page(client: Client, link: CardUpdateLink, kind: str, open_form: Ca
     except (CardSetupUnsupported, GatewayUnreachable) as exc:
         return _unservable(client, link, exc)
     return _page(f"{form.kind}.html", 400 if error else 200, client, csp=form.csp, error=error,
-                 csrf=_csrf(link.id), scripts=form.scripts, setup=form.data,
-                 proof_field=gateway_form.PROOF_FIELDS[form.kind], **context)
+                 csrf=_csrf(link.id), scripts=form.scripts, setup=form.data, recovery=recovery,
+                 due=due(recovery), proof_field=gateway_form.PROOF_FIELDS[form.kind], **context)
 
 
-def _test_gateway_page(client: Client, link: CardUpdateLink):
-    """The test gateway's plain form for the documented test cards (no script at all)."""
+def _test_gateway_page(client: Client, link: CardUpdateLink, recovery: Recovery | None):
+    """The test gateway's plain form for the documented test cards. It works without script;
+    ``card-page.js`` only adds brand detection and spacing. A refused field is marked next to
+    itself and what was typed stays (except the security code)."""
+    typed = {name: request.form.get(name, "")[:64] for name in card_input.FIELDS}
+    errors: list[card_input.FieldError] = []
     error = None
     if request.method == "POST":
         if not _csrf_ok(link):
-            return _page("form.html", 400, client, error=EXPIRED_FORM, csrf=_csrf(link.id))
-        try:
-            new_token, brand, last4 = tokenize_test_card(
-                request.form.get("number", ""), request.form.get("expiry", ""),
-                request.form.get("cvc", ""), clock_now().date(),
-            )
-        except CardRejected as exc:
-            error = str(exc)
+            error = _expired_form()
         else:
+            errors = card_input.missing(**typed)
+        if error is None and not errors:
             try:
-                return _done(client, links.complete(link, new_token, brand, last4))
-            except links.LinkUnusable:
-                return _page("gone.html", 410, client, reason="used")
-    return _page("form.html", 400 if error else 200, client, error=error, csrf=_csrf(link.id))
+                new_token, brand, last4 = tokenize_test_card(
+                    typed["number"], card_input.normal_expiry(typed["expiry"]), typed["cvc"].strip(),
+                    clock_now().date(),
+                )
+            except CardRejected as exc:
+                errors = [card_input.field_error(exc)]
+            else:
+                try:
+                    return _done(client, links.complete(link, new_token, brand, last4))
+                except links.LinkUnusable:
+                    return _page("gone.html", 410, client, recovery=recovery, reason="used")
+    typed["cvc"] = ""  # never sent back
+    failed = bool(error or errors)
+    return _page("form.html", 400 if failed else 200, client, recovery=recovery, error=error,
+                 errors={e.field: e.message for e in errors}, typed=typed, csrf=_csrf(link.id),
+                 due=due(recovery), script=True)

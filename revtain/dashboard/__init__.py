@@ -38,6 +38,13 @@ def client_zone(client: Client | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def local_time(ts: datetime | None, zone: ZoneInfo) -> str:
+    """How the dashboard writes a moment: in the merchant's timezone, e.g. ``2026-03-16 13:00:00 CET``."""
+    if ts is None:
+        return "-"
+    return ts.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 @bp.context_processor
 def _helpers() -> dict:
     from .auth import can
@@ -47,9 +54,7 @@ def _helpers() -> dict:
     zone = client_zone(client)
 
     def when(ts: datetime | None) -> str:
-        if ts is None:
-            return "-"
-        return ts.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return local_time(ts, zone)
 
     def iso(ts: datetime | None) -> str:
         return ts.astimezone(UTC).isoformat() if ts else ""
@@ -111,4 +116,16 @@ def index():
     return redirect(url_for("dashboard.recoveries"))
 
 
-from . import account, alerts, auth, connectors, dunning, recoveries, reports, settings, users, webhooks  # noqa: E402, F401  (routes)
+from . import (  # noqa: E402, F401  (routes)
+    account,
+    alerts,
+    auth,
+    connectors,
+    dunning,
+    dunning_sender,
+    recoveries,
+    reports,
+    settings,
+    users,
+    webhooks,
+)

@@ -134,9 +134,21 @@ def remove_user(acting: User, user_id: str) -> User:
         raise LookupError(user_id)
     if user.id == acting.id:
         raise AccountError("you cannot remove yourself")
+    return _remove(user)
+
+
+def remove_by_email(email: str) -> User:
+    """An operator removes a person (``revtain users remove``); the last admin stays."""
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"no user with email {normalise_email(email)}")
+    return _remove(user)
+
+
+def _remove(user: User) -> User:
     if user.role == ADMIN:
         admins = db.session.execute(
-            select(func.count(User.id)).where(User.client_id == acting.client_id, User.role == ADMIN)
+            select(func.count(User.id)).where(User.client_id == user.client_id, User.role == ADMIN)
         ).scalar_one()
         if admins <= 1:
             raise AccountError("a client keeps at least one admin")

@@ -10,7 +10,7 @@ records the signed-in user.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -31,6 +31,7 @@ from ..models.dunning import ARCHIVED, DRAFT, PUBLISHED, DunningSequence
 from ..models.user import User
 from . import bp, current_client, previews
 from .auth import requires
+from .dunning_editor import editor_policy
 from .dunning_forms import (
     APPLIES_LABELS,
     ActionForm,
@@ -120,17 +121,19 @@ def _template_page(client: Client, template: MessageTemplate | None, form: Templ
         form = TemplateForm(formdata=None, data={
             "name": template.name, "subject": template.subject, "html": template.html, "text": template.text,
         } if template is not None else _new_template_data())
-        if template is not None and rendered is None and error is None:
-            try:
-                rendered = sequences.preview_template(template)
-            except TemplateError as exc:
-                error = str(exc)
-    return render_template(
+    if rendered is None and error is None:  # the preview beside the form, from the start
+        try:
+            rendered = preview(form.subject.data or "", form.html.data or "", form.text.data or "", client)
+        except TemplateError as exc:
+            error = str(exc)
+    response = make_response(render_template(
         "dashboard/dunning_template.html", template=template, form=form, rendered=rendered, error=error,
         preview_url=previews.store(rendered.html) if rendered is not None else None,
         variables=_variables(client), test_form=test_form or TestSendForm(formdata=None, prefix="test"),
         action_form=_action_form(), read_only=bool(template and template.builtin),
-    ), status
+    ), status)
+    response.headers["Content-Security-Policy"] = editor_policy()
+    return response
 
 
 def _new_template_data() -> dict[str, str]:

@@ -47,9 +47,10 @@ class TemplateForm(FlaskForm):
                           filters=[_strip])
     html = TextAreaField("HTML part", validators=[DataRequired(), Length(max=MAX_TEMPLATE_CHARS)],
                          filters=[_lines])
-    text = TextAreaField("Text part", validators=[DataRequired(), Length(max=MAX_TEMPLATE_CHARS)],
+    text = TextAreaField("Text part", validators=[Optional(), Length(max=MAX_TEMPLATE_CHARS)],
                          filters=[_lines],
-                         description="The plain-text email, for mail apps that do not show HTML.")
+                         description="The plain-text email, for mail apps that do not show HTML. Leave it "
+                                     "empty to have it generated from the HTML part.")
     preview = SubmitField("Preview")
     save = SubmitField("Save")
 
@@ -100,3 +101,21 @@ class SequenceForm(FlaskForm):
     steps = FieldList(FormField(StepForm), max_entries=MAX_STEPS)
     save = SubmitField("Save draft")
     add_step = SubmitField("Add a step")
+
+
+class SenderForm(FlaskForm):
+    """Who dunning emails come from, and what they may track."""
+
+    sender_name = StringField("From name", validators=[Optional(), Length(max=200)], filters=[_strip],
+                              description="Empty: your brand name.")
+    sender_address = EmailField("From address", validators=[Optional(), Length(max=320)], filters=[_strip],
+                                description="On a domain you own, with SPF and DKIM for the mail server "
+                                            "(see below). Empty: Revtain's default sender.")
+    sender_reply_to = EmailField("Reply-to and support address", validators=[Optional(), Length(max=320)],
+                                 filters=[_strip],
+                                 description="Where customers' replies go; shown as the support contact in "
+                                             "the footer.")
+    email_open_tracking = BooleanField(
+        "Count opens with a tracking pixel",
+        description="A 1-pixel image in each email. Off by default: some customers and laws expect consent.")
+    submit = SubmitField("Save sender")

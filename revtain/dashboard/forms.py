@@ -31,6 +31,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..brand_colors import brand_color_problem
 from ..models.recovery import BLOCKED, FAILED, HOLDOUT, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from ..models.user import ROLES
 from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -158,7 +159,19 @@ def _https_url(form, field) -> None:
     if field.data:
         parts = urlsplit(field.data)
         if parts.scheme != "https" or not parts.hostname:
-            raise ValidationError("The logo URL must start with https://.")
+            raise ValidationError(f"The {field.label.text.lower()} URL must start with https://.")
+
+
+def _readable(form, field) -> None:
+    if field.data and COLOR.match(field.data):
+        problem = brand_color_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+def _support_email(form, field) -> None:
+    if field.data and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", field.data):
+        raise ValidationError("Enter an email address like help@example.com.")
 
 
 class BrandingForm(FlaskForm):
@@ -166,9 +179,16 @@ class BrandingForm(FlaskForm):
     brand_logo_url = URLField("Logo URL", validators=[Optional(), Length(max=2048), _https_url],
                               filters=[_strip], description="https:// only")
     brand_primary_color = StringField(
-        "Primary colour", filters=[_strip], description="Hex, e.g. #6366f1",
-        validators=[Optional(), Regexp(COLOR, message="The colour must look like #6366f1.")],
+        "Primary colour", filters=[_strip],
+        description="Hex, e.g. #4f46e5: the buttons' colour, with white text on it",
+        validators=[Optional(), Regexp(COLOR, message="The colour must look like #4f46e5."), _readable],
     )
+    brand_support_email = EmailField(
+        "Support email", filters=[_strip], description="Shown to customers on the card-update page",
+        validators=[Optional(), Length(max=320), _support_email],
+    )
+    brand_support_url = URLField("Support page", filters=[_strip], description="https:// only",
+                                 validators=[Optional(), Length(max=2048), _https_url])
     submit = SubmitField("Save branding")
 
 

@@ -1,21 +1,19 @@
-"""Recoveries: the filtered list and one recovery's timeline."""
+"""Recoveries: the filtered list and one recovery's timeline (built in ``timeline``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from ..clock import iso
 from ..extensions import db
-from ..models import ConnectorEvent, PreRetryCheck, Recovery, WebhookEvent
-from ..recovery.proof_mode import assignment_of
+from ..models import Recovery
 from . import bp, client_zone, current_client
 from .auth import requires
 from .forms import RecoveryFilterForm, ReplayForm
+from .timeline import card_changes, timeline
 
 PER_PAGE = 25
 
@@ -68,102 +66,12 @@ def own_recovery(recovery_id: str) -> Recovery:
     return recovery
 
 
-@dataclass
-class Entry:
-    at: datetime | None
-    kind: str
-    title: str
-    details: dict = field(default_factory=dict)
-    event: WebhookEvent | None = None
-
-
-def timeline(recovery: Recovery) -> list[Entry]:
-    entries = [Entry(recovery.created_at, "created", "Recovery created", {
-        "Decline code": recovery.original_decline_code or "-",
-        "Payment method": recovery.payment_method_token,
-        "Simulated": "yes" if recovery.is_simulated else "no",
-        **({"Source": f"{recovery.source} invoice {recovery.source_ref}"} if recovery.source else {}),
-    })]
-    entries.extend(_proof_mode_entries(recovery))
-    platform_events = db.session.execute(
-        select(ConnectorEvent)
-        .where(ConnectorEvent.client_id == recovery.client_id, ConnectorEvent.recovery_id == recovery.id)
-        .order_by(ConnectorEvent.received_at)
-    ).scalars()
-    for received in platform_events:
-        title = f"{received.platform}: {received.event_type}"
-        entries.append(Entry(received.received_at, "platform", title, {
-            "Event id": received.event_id,
-            "What Revtain did": (received.outcome or received.status).replace("_", " "),
-        }))
-    entries.extend(_pre_retry_entries(recovery))
-    for attempt in recovery.attempts:
-        entries.append(Entry(attempt.created_at, "attempt", f"Attempt {attempt.seq}: {attempt.outcome}", {
-            "Gateway": attempt.gateway,
-            "Strategy": attempt.strategy,
-            "Outcome": attempt.outcome,
-            "Decline code": attempt.decline_code or "-",
-            "Advice code": attempt.advice_code or "-",
-            "Network code": attempt.network_code or "-",
-            "Gateway transaction": attempt.gateway_transaction_id or "-",
-        }))
-    events = db.session.execute(
-        select(WebhookEvent)
-        .where(WebhookEvent.client_id == recovery.client_id, WebhookEvent.recovery_id == recovery.id)
-        .order_by(WebhookEvent.created_at, WebhookEvent.id)
-    ).scalars()
-    for event in events:
-        entries.append(Entry(event.created_at, "webhook", f"Webhook {event.type}", event=event))
-    if recovery.finished_at:
-        entries.append(Entry(recovery.finished_at, "finished", f"Finished: {recovery.status}",
-                         {"Error": recovery.error} if recovery.error else {}))
-    entries.sort(key=lambda e: (e.at is None, e.at or datetime.max, e.kind == "webhook"))
-    if recovery.next_attempt_at and not recovery.is_final:
-        entries.append(Entry(recovery.next_attempt_at, "scheduled", "Next retry scheduled", {
-            "Reason": recovery.retry_reason or "-",
-        }))
-    return entries
-
-
-def _proof_mode_entries(recovery: Recovery) -> list[Entry]:
-    assignment = assignment_of(recovery)
-    if assignment is None:
-        return []
-    held_out = assignment.proof_group == "control"
-    entries = [Entry(assignment.assigned_at, "proof", f"Proof Mode: {assignment.proof_group} group", {
-        "Control share": f"{assignment.share} %",
-        "What Revtain does": "nothing: no attempt, no retry, no dunning" if held_out else "recovers as usual",
-        "Counted in the report from": iso(assignment.window_ends_at),
-    })]
-    if assignment.paid_at:
-        entries.append(Entry(assignment.paid_at, "proof", "Paid without Revtain",
-                             {"Reported by": assignment.paid_via or "-"}))
-    return entries
-
-
-def _pre_retry_entries(recovery: Recovery) -> list[Entry]:
-    checks = db.session.execute(
-        select(PreRetryCheck)
-        .where(PreRetryCheck.client_id == recovery.client_id, PreRetryCheck.recovery_id == recovery.id)
-        .order_by(PreRetryCheck.asked_at)
-    ).scalars()
-    entries = []
-    for check in checks:
-        answer = f"skip ({check.reason})" if check.decision == "skip" else "go ahead"
-        entries.append(Entry(check.asked_at, "check", f"Pre-retry check {check.retry_number}: {answer}", {
-            "Check id": check.id,
-            "URL": check.url,
-            "HTTP status": check.status_code or "-",
-            "Answered in": f"{check.duration_ms} ms",
-            "Answer": check.response_excerpt or "-",
-            **({"Problem": check.error} if check.error else {}),
-        }))
-    return entries
-
-
 @bp.get("/recoveries/<recovery_id>")
 @requires("recoveries")
 def recovery_detail(recovery_id: str):
     recovery = own_recovery(recovery_id)
-    return render_template("dashboard/recovery.html", recovery=recovery, timeline=timeline(recovery),
+    changes = card_changes(recovery)
+    return render_template("dashboard/recovery.html", recovery=recovery,
+                           timeline=timeline(recovery, client_zone(current_client()), changes),
+                           original_token=changes[0].old_token if changes else recovery.payment_method_token,
                            replay_form=ReplayForm(formdata=None))

@@ -53,7 +53,9 @@ def _defaults(client: Client) -> dict[str, dict]:
         "precheck": {"url": client.pre_retry_check_url, "timeout": client.pre_retry_check_timeout},
         "domain": {"domain": client.card_update_domain},
         "branding": {"brand_name": client.brand_name, "brand_logo_url": client.brand_logo_url,
-                     "brand_primary_color": client.brand_primary_color},
+                     "brand_primary_color": client.brand_primary_color,
+                     "brand_support_email": client.brand_support_email,
+                     "brand_support_url": client.brand_support_url},
     }
 
 
@@ -223,6 +225,8 @@ def save_branding():
     client.brand_name = form.brand_name.data or None
     client.brand_logo_url = form.brand_logo_url.data or None
     client.brand_primary_color = (form.brand_primary_color.data or "").lower() or None
+    client.brand_support_email = form.brand_support_email.data or None
+    client.brand_support_url = form.brand_support_url.data or None
     db.session.commit()
     flash("Branding saved.", "success")
     return redirect(url_for("dashboard.settings"))

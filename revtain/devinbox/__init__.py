@@ -4,8 +4,9 @@ whether each signature verified. Registered only when ``ENV`` is ``development``
 from __future__ import annotations
 
 import json
+import time
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
 from ..clock import now as clock_now
@@ -22,6 +23,9 @@ SHOWN_HEADERS = ("Content-Type", "User-Agent", "X-Revtain-Signature", "webhook-i
 
 @bp.post("/<client_id>")
 def receive(client_id: str):
+    latency_ms = current_app.config["DEV_WEBHOOK_INBOX_LATENCY_MS"]
+    if latency_ms:  # a slow receiver, for benchmarks (config DEV_WEBHOOK_INBOX_LATENCY_MS)
+        time.sleep(float(latency_ms) / 1000)
     client = db.session.get(Client, client_id)
     if client is None:
         return jsonify({"error": "Client not found."}), 404

@@ -50,8 +50,10 @@ def build(
     html: str,
     message_id: str,
     reply_to: str | None = None,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
-    """A multipart/alternative message: the plain text first, the HTML preferred."""
+    """A multipart/alternative message: the plain text first, the HTML preferred. With
+    ``unsubscribe_url``, the ``List-Unsubscribe`` headers of RFC 2369 and 8058 (one-click)."""
     address = from_address or default_from_address()
     username, _, domain = address.rpartition("@")
     message = EmailMessage()
@@ -63,6 +65,9 @@ def build(
     message["Date"] = format_datetime(clock_now())
     message["Message-ID"] = f"<{message_id}@{domain or 'localhost'}>"
     message["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message

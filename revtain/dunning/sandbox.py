@@ -30,10 +30,12 @@ from contextvars import ContextVar
 from functools import cache, wraps
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import DictLoader, StrictUndefined
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .layout import LAYOUT_NAME, LAYOUTS
 
 MAX_OUTPUT_CHARS = 500_000
 MAX_OPERATIONS = 200_000
@@ -362,8 +364,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 @cache
 def environment(html: bool) -> Sandbox:
-    # finalize: every {{ value }} printed, in the page or in a macro's buffer, is measured and paid
-    return Sandbox(undefined=StrictUndefined, autoescape=html, auto_reload=False, finalize=bounded)
+    # finalize: every {{ value }} printed, in the page or in a macro's buffer, is measured and paid.
+    # The HTML environment knows one other template, the branded layout (``layout``), compiled
+    # here once (untraced) so that a template extending it pays only for rendering it.
+    env = Sandbox(undefined=StrictUndefined, autoescape=html, auto_reload=False, finalize=bounded,
+                  loader=DictLoader(LAYOUTS if html else {}))
+    if html:
+        env.get_template(LAYOUT_NAME)
+    return env
 
 
 class _Budget:

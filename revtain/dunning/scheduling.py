@@ -26,6 +26,7 @@ from ..models.dunning import (
     Message,
 )
 from ..models.recovery import BLOCKED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from .optout import is_unsubscribed
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
     or for a recovery blocked as fraud or already recovered."""
     if not recovery.customer_email or not dunning_by_email(client):
         return []
+    if is_unsubscribed(client.id, recovery.customer_email):
+        return []
     if recovery.status == SUCCEEDED or recovery.recovered_at is not None or blocked_for_fraud(recovery):
         return []
     sequence = published_sequence(client.id)
@@ -138,6 +141,7 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
         db.session.add(message)
         added.append(message)
     if added:
+        recovery.without_messages = False
         db.session.flush()
         log.info("scheduled %d dunning messages for recovery %s", len(added), recovery.id)
     return added
@@ -145,6 +149,8 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
 
 def cancel_for(recovery: Recovery, now: datetime, reason: str) -> int:
     """Cancel every pending message of the recovery; returns how many."""
+    if recovery.without_messages:
+        return 0
     result = db.session.execute(
         update(Message)
         .where(Message.recovery_id == recovery.id, Message.status == PENDING)

@@ -23,7 +23,9 @@ from ..extensions import db
 from ..models import CardUpdateLink, Client, Recovery
 from ..models.dunning import CANCELLED, FAILED, PENDING, PUBLISHED, SENT, Message
 from ..models.recovery import SUCCEEDED
+from . import links as dunning_links
 from . import mailer
+from .optout import UNSUBSCRIBED, is_unsubscribed
 from .scheduling import (
     BLOCKED_REASON,
     CARD_UPDATED,
@@ -32,7 +34,7 @@ from .scheduling import (
     dunning_by_email,
     send_time,
 )
-from .templates import TemplateError, merchant_name, render, variables_for
+from .templates import TemplateError, render, sender_name, variables_for
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ def _stop_reason(message: Message, client: Client, recovery: Recovery | None) ->
         return "dunning_disabled"
     if not dunning_by_email(client):
         return "channel_" + (client.dunning_channel or "none")
+    if is_unsubscribed(client.id, message.to_address):
+        return UNSUBSCRIBED
     if message.step.sequence.status != PUBLISHED:
         return "sequence_not_published"
     card_updated = db.session.execute(
@@ -100,17 +104,20 @@ def send_message(message_id: str) -> str:
         return "failed"
 
     link, token = links.generate(client, recovery.payment_method_token)  # commits the link
+    unsubscribe_url = dunning_links.unsubscribe_url(client.id, message.to_address)
+    pixel = dunning_links.open_pixel_url(message.id) if client.email_open_tracking else ""
     try:
-        rendered = render(version.subject, version.html, version.text,
-                          variables_for(client, recovery, links.link_url(client, token)))
+        rendered = render(version.subject, version.html, version.text, variables_for(
+            client, recovery, dunning_links.click_url(message.id, token), unsubscribe_url, pixel))
     except TemplateError as exc:
         _finish(message_id, status=FAILED, send_at=None, error=str(exc)[:500])
         log.warning("dunning message %s not sent, its template does not render: %s", message_id, exc)
         return "failed"
     email = mailer.build(
-        from_name=merchant_name(client), from_address=sequence.from_address, to=message.to_address,
-        subject=rendered.subject, text=rendered.text, html=rendered.html,
-        message_id=f"dunning.{message.id}", reply_to=sequence.reply_to,
+        from_name=sender_name(client), from_address=sequence.from_address or client.sender_address,
+        to=message.to_address, subject=rendered.subject, text=rendered.text, html=rendered.html,
+        message_id=f"dunning.{message.id}", reply_to=sequence.reply_to or client.sender_reply_to,
+        unsubscribe_url=unsubscribe_url,
     )
     tries = message.tries + 1
     _finish(message_id, tries=tries, subject=rendered.subject, card_update_link_id=link.id)

@@ -31,7 +31,7 @@ from ..models.dunning import (
     TemplateVersion,
 )
 from . import mailer
-from .templates import DEFAULT_TEMPLATES, Rendered, merchant_name, preview, sample_variables
+from .templates import DEFAULT_TEMPLATES, Rendered, preview, sample_variables, sender_name
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MAX_STEPS = 20
@@ -158,7 +158,8 @@ def test_send(template: MessageTemplate, to_address: str, from_address: str | No
     client = db.session.get(Client, template.client_id)
     rendered = preview(template.subject, template.html, template.text, client)
     email = mailer.build(
-        from_name=merchant_name(client), from_address=from_address, to=to_address,
+        from_name=sender_name(client), from_address=from_address or client.sender_address,
+        reply_to=client.sender_reply_to, to=to_address,
         subject=f"[Test] {rendered.subject}", text=rendered.text, html=rendered.html,
         message_id=f"test.{new_ulid()}",
     )
@@ -187,8 +188,13 @@ def _validate_settings(quiet_hours: tuple[int, int], from_address: str | None, r
     if not all(isinstance(h, int) and 0 <= h <= 23 for h in quiet_hours):
         raise SequenceError("quiet hours are whole hours from 0 to 23")
     for label, address in (("from address", from_address), ("reply-to", reply_to)):
-        if address and not _EMAIL.match(address):
-            raise SequenceError(f"{label} is not an email address: {address!r}")
+        if address:
+            check_address(label, address)
+
+
+def check_address(label: str, address: str) -> None:
+    if not _EMAIL.match(address):
+        raise SequenceError(f"{label} is not an email address: {address!r}")
 
 
 def _set_steps(sequence: DunningSequence, steps: list[StepSpec]) -> None:

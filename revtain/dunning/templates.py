@@ -17,7 +17,8 @@ from jinja2 import TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from ..engine.declines import classify
-from ..formatting import money, money_with_code
+from ..formatting import money, money_with_code, supported_language
+from .layout import brand_color, inline_css, text_color_on, text_from_html
 from .sandbox import Renderer, RenderLimit
 
 MAX_TEMPLATE_CHARS = 100_000
@@ -31,6 +32,11 @@ VARIABLES = {
     "merchant_name": "your brand name",
     "card_update_link": "the customer's single-use link to update their card",
     "decline_reason": "why the payment failed, in plain words for the customer",
+    "brand_logo_url": "your logo's address (Settings), or empty",
+    "brand_color": 'your brand colour ("#4f46e5")',
+    "brand_text_color": "white or near-black, whichever reads on your brand colour",
+    "support_email": "the address customers write to for help (Settings), or empty",
+    "unsubscribe_url": "the customer's link to stop payment reminders",
 }
 
 class TemplateError(ValueError):
@@ -74,7 +80,8 @@ def _render_part(part: str, source: str, variables: dict[str, Any], *, html: boo
 
 def render(subject: str, html: str, text: str, variables: dict[str, Any]) -> Rendered:
     """Render all three parts within one budget (``sandbox``), or raise ``TemplateError`` for the
-    first that fails. Previews, saves, test sends and real sends all render through here."""
+    first that fails. Previews, saves, test sends and real sends all render through here. The HTML
+    comes back with its CSS inlined; an empty text part is generated from the HTML (``layout``)."""
     renderer = Renderer()
     rendered_subject = " ".join(
         _render_part("subject", subject, variables, html=False, renderer=renderer).split()
@@ -83,15 +90,38 @@ def render(subject: str, html: str, text: str, variables: dict[str, Any]) -> Ren
         raise TemplateError("subject", "the subject is empty")
     if len(rendered_subject) > MAX_SUBJECT_CHARS:
         raise TemplateError("subject", f"the subject is longer than {MAX_SUBJECT_CHARS} characters")
-    return Rendered(
-        subject=rendered_subject,
-        html=_render_part("html", html, variables, html=True, renderer=renderer),
-        text=_render_part("text", text, variables, html=False, renderer=renderer),
-    )
+    rendered_html = _render_part("html", html, variables, html=True, renderer=renderer)
+    if text.strip():
+        rendered_text = _render_part("text", text, variables, html=False, renderer=renderer)
+    else:  # no text part written: generated from the HTML, so the two never drift apart
+        rendered_text = text_from_html(rendered_html)
+    return Rendered(subject=rendered_subject, html=inline_css(rendered_html), text=rendered_text)
 
 
 def merchant_name(client) -> str:
     return client.brand_name or client.name
+
+
+def sender_name(client) -> str:
+    """The From name of dunning emails: the merchant's sender name, else its brand name."""
+    return client.sender_name or merchant_name(client)
+
+
+def support_email(client) -> str:
+    """The support contact in the footer: the branding's own (``support_email``, if the client has
+    that setting) or the merchant's reply-to address."""
+    return getattr(client, "support_email", None) or client.sender_reply_to or ""
+
+
+def branding(client) -> dict[str, Any]:
+    color = brand_color(client.brand_primary_color if client is not None else None)
+    return {
+        "merchant_name": merchant_name(client) if client is not None else "Acme Inc",
+        "brand_logo_url": (client.brand_logo_url or "") if client is not None else "",
+        "brand_color": color,
+        "brand_text_color": text_color_on(color),
+        "support_email": support_email(client) if client is not None else "",
+    }
 
 
 def variables(
@@ -99,30 +129,46 @@ def variables(
     customer_email: str,
     amount: int,
     currency: str,
-    merchant: str,
     card_update_link: str,
     decline_code: str | None,
+    brand: dict[str, Any],
+    unsubscribe_url: str,
+    locale: str = "en",
+    open_pixel_url: str = "",
 ) -> dict[str, Any]:
     return {
+        **brand,
         "customer_email": customer_email,
-        "amount": money(amount, currency),
+        "amount": money(amount, currency, locale),
         "currency": currency.upper(),
-        "amount_with_currency": money_with_code(amount, currency),
-        "merchant_name": merchant,
+        "amount_with_currency": money_with_code(amount, currency, locale),
         "card_update_link": card_update_link,
         "decline_reason": customer_reason(decline_code),
+        "unsubscribe_url": unsubscribe_url,
+        "open_pixel_url": open_pixel_url,
+        "lang": locale,
     }
 
 
-def variables_for(client, recovery, card_update_link: str) -> dict[str, Any]:
+def variables_for(client, recovery, card_update_link: str, unsubscribe_url: str,
+                  open_pixel_url: str = "") -> dict[str, Any]:
     return variables(
         customer_email=recovery.customer_email or "",
         amount=recovery.amount,
         currency=recovery.currency,
-        merchant=merchant_name(client),
         card_update_link=card_update_link,
         decline_code=recovery.last_decline_code or recovery.original_decline_code,
+        brand=branding(client),
+        unsubscribe_url=unsubscribe_url,
+        locale=customer_locale(recovery),
+        open_pixel_url=open_pixel_url,
     )
+
+
+def customer_locale(recovery) -> str:
+    """The recovery's ``customer_locale`` (``customerLocale`` on execute) when recoveries have
+    it, as a supported language; else English."""
+    return supported_language(getattr(recovery, "customer_locale", None))
 
 
 # The catalogue's plain English is written for merchants ("Retry near payday"); an email to the
@@ -163,9 +209,10 @@ def sample_variables(client=None) -> dict[str, Any]:
         customer_email="jane.doe@example.com",
         amount=4900,
         currency="USD",
-        merchant=merchant_name(client) if client is not None else "Acme Inc",
         card_update_link="https://pay.example.com/api/recovery/update-card/sample-link",
         decline_code="insufficient_funds",
+        brand=branding(client),
+        unsubscribe_url="https://pay.example.com/api/dunning/unsubscribe/sample",
     )
 
 
@@ -174,43 +221,23 @@ def preview(subject: str, html: str, text: str, client=None) -> Rendered:
     return render(subject, html, text, sample_variables(client))
 
 
-# The defaults every client starts from (copy one to edit it).
-_HTML = """<!doctype html>
-<html><body style="margin:0;padding:24px;background:#f6f7f9;font-family:Helvetica,Arial,sans-serif;
-color:#1f2933">
-<table role="presentation" width="100%"
-style="max-width:560px;margin:0 auto;background:#ffffff;border-radius:8px">
-<tr><td style="padding:32px">
-<p style="font-size:18px;font-weight:bold;margin:0 0 16px">{{ merchant_name }}</p>
+# The defaults every client starts from (copy one to edit it): they extend the branded layout and
+# leave the text part empty, so it is generated from the HTML.
+_HTML = """{% extends "layout.html" %}
+{% block preheader %}{preheader}{% endblock %}
+{% block content %}
 {body}
-<p style="margin:24px 0"><a href="{{ card_update_link }}" style="background:#4f46e5;color:#ffffff;
-padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block">{button}</a></p>
-<p style="font-size:13px;color:#616e7c">This link is personal and works once. If you have already
-sorted this out, please ignore this email.</p>
-<p style="font-size:13px;color:#616e7c">Thank you,<br>The {{ merchant_name }} team</p>
-</td></tr></table></body></html>
-"""
-
-_TEXT = """Hi,
-
-{body}
-
-{button}: {{{{ card_update_link }}}}
-
-This link is personal and works once. If you have already sorted this out, please ignore this email.
-
-Thank you,
-The {{{{ merchant_name }}}} team
+<p><a class="button" href="{{ card_update_link }}">{button}</a></p>
+<p class="note">This link is personal and works once. If you have already sorted this out, please
+ignore this email.</p>
+<p>Thank you,<br>The {{ merchant_name }} team</p>
+{% endblock %}
 """
 
 
-def _default(name: str, subject: str, body_html: str, body_text: str, button: str) -> dict[str, str]:
-    return {
-        "name": name,
-        "subject": subject,
-        "html": _HTML.replace("{body}", body_html).replace("{button}", button),
-        "text": _TEXT.format(body=body_text, button=button),
-    }
+def _default(name: str, subject: str, body_html: str, preheader: str, button: str) -> dict[str, str]:
+    html = _HTML.replace("{body}", body_html).replace("{button}", button).replace("{preheader}", preheader)
+    return {"name": name, "subject": subject, "html": html, "text": ""}
 
 
 DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
@@ -220,9 +247,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "<p>We tried to charge {{ amount_with_currency }} for your {{ merchant_name }} subscription, "
         "but the payment didn't go through.</p>\n<p>We'll try again automatically. To make sure your "
         "subscription continues without interruption, you can check or update your card now.</p>",
-        "We tried to charge {{ amount_with_currency }} for your {{ merchant_name }} subscription, but the\n"
-        "payment didn't go through. We'll try again automatically. To make sure your subscription\n"
-        "continues without interruption, you can check or update your card now.",
+        "We'll try again automatically. You can check your card now.",
         "Update your card",
     ),
     "new_card": _default(
@@ -231,9 +256,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "<p>Your card was declined when we tried to charge {{ amount_with_currency }} for your "
         "{{ merchant_name }} subscription, and it can't be charged again.</p>\n<p>Please add a new card "
         "to keep your subscription active. It only takes a minute.</p>",
-        "Your card was declined when we tried to charge {{ amount_with_currency }} for your\n"
-        "{{ merchant_name }} subscription, and it can't be charged again. Please add a new card to keep\n"
-        "your subscription active. It only takes a minute.",
+        "Your card can't be charged again: add a new one in a minute.",
         "Add a new card",
     ),
     "authentication": _default(
@@ -242,9 +265,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "<p>Your bank asked for extra confirmation before it approves the {{ amount_with_currency }} "
         "payment for your {{ merchant_name }} subscription.</p>\n<p>Please confirm your card details "
         "so we can complete the payment.</p>",
-        "Your bank asked for extra confirmation before it approves the {{ amount_with_currency }}\n"
-        "payment for your {{ merchant_name }} subscription. Please confirm your card details so we can\n"
-        "complete the payment.",
+        "Your bank needs you to confirm this payment.",
         "Confirm your payment",
     ),
 }

@@ -1,14 +1,19 @@
 """Smart retry timing: when the next attempt of a queued recovery is due, and why.
 
-The due time is never earlier than a *floor*: now + the minimum spacing, the ladder rung for this
-attempt (an offset from the original failure) and the network rules' ``not_before``. From the floor:
+Everything is on the customer's clock and calendar (:mod:`revtain.engine.customer_clock`): the
+settings carry the customer's timezone and country. The due time is never earlier than a *floor*:
+now + the minimum spacing, the ladder rung for this attempt (an offset from the original failure)
+and the network rules' ``not_before``. From the floor:
 
-* funds-type declines (``insufficient_funds`` and kin) wait for the first payday window on or after
-  the floor: a Friday, the 1st, the 15th, the last day of the month or the client's billing-cycle day
-  (clamped to the month's length), all as dates in the customer's timezone;
-* every other retryable decline takes the floor's own day;
-* the time of day is ``preferred_local_hour`` local, or the hour with the best learned recovery rate;
-  a moment before the floor moves to the next valid day at the same hour.
+* funds-type declines (``insufficient_funds`` and kin) wait for the first payday on or after the
+  floor, on the customer's calendar: a Friday, the 1st, the 15th, the last business day of the
+  month or the client's billing-cycle day (clamped to the month's length); a payday that falls on
+  a weekend or a public holiday of the customer's country is paid on the business day before;
+* every other retryable decline takes the floor's own day, or the next day that is not one of the
+  ``avoid_weekdays`` (learned or default poor days, e.g. the weekend) within a week;
+* the time of day is ``preferred_local_hour`` local (the learned hour when the caller has one), or
+  the hour with the best rate in ``hour_success``; a moment before the floor moves to the next
+  valid day at the same hour.
 
 If that lands after the retry window (failed_at + window_days), a funds decline falls back to the
 ladder day, and then to the floor itself (reason ``"window_end"``): one last attempt inside the
@@ -23,13 +28,14 @@ by the gap (02:30 on a spring-forward night in New York is 03:30 EDT). A wall ti
 
 from __future__ import annotations
 
-import calendar
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import customer_clock
 from .declines import classify, normalise
 
 NO_RETRY_CATEGORIES = frozenset({"fraud", "auth_required"})
@@ -44,10 +50,13 @@ class RetrySettings:
     max_attempts: int = 8
     billing_cycle_day: int | None = None  # 1-31; clamped to the month's length
     timezone: str = "UTC"  # the customer's IANA timezone
+    country: str | None = None  # the customer's calendar (ISO 3166-1 alpha-2): business days, holidays
     preferred_local_hour: int = 10
     min_spacing_hours: float = 20
     # Floor of attempt n (0-based) = failed_at + ladder_days[n]; the last rung repeats beyond the end.
     ladder_days: tuple[float, ...] = (1, 3, 5, 7, 10, 14, 18, 21)
+    # Local weekdays (Monday = 0) a non-funds retry moves away from, to the next other day.
+    avoid_weekdays: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.window_days > 0:
@@ -63,6 +72,9 @@ class RetrySettings:
         if not self.ladder_days or any(d < 0 for d in self.ladder_days):
             raise ValueError("ladder_days must be a non-empty sequence of non-negative days")
         object.__setattr__(self, "ladder_days", tuple(self.ladder_days))
+        object.__setattr__(self, "avoid_weekdays", frozenset(self.avoid_weekdays))
+        if any(not 0 <= d <= 6 for d in self.avoid_weekdays) or len(self.avoid_weekdays) > 5:
+            raise ValueError("avoid_weekdays must be at most five weekdays 0-6")
         try:
             ZoneInfo(self.timezone)
         except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
@@ -71,6 +83,29 @@ class RetrySettings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], clock: customer_clock.CustomerClock, *,
+        window_days: float | None = None, max_attempts: int | None = None,
+        billing_cycle_day: int | None = None, local_hour: int | None = None,
+        avoid_weekdays: Iterable[int] | None = None,
+    ) -> RetrySettings:
+        """The app's ``RETRY_*`` settings (``revtain/config.py``) on the customer's clock; a client's
+        own window and budget, and a learned hour or poor weekdays, win when given."""
+        return cls(
+            window_days=window_days or config["RETRY_WINDOW_DAYS"],
+            max_attempts=max_attempts or config["RETRY_MAX_ATTEMPTS"],
+            billing_cycle_day=billing_cycle_day,
+            timezone=clock.timezone,
+            country=clock.country,
+            preferred_local_hour=config["RETRY_LOCAL_HOUR"] if local_hour is None else local_hour,
+            min_spacing_hours=config["RETRY_MIN_SPACING_HOURS"],
+            ladder_days=tuple(config["RETRY_LADDER_DAYS"]),
+            avoid_weekdays=frozenset(
+                config["RETRY_AVOID_WEEKDAYS"] if avoid_weekdays is None else avoid_weekdays
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -90,20 +125,10 @@ def local_moment(day: date, hour: int, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=zone).astimezone(UTC)
 
 
-def payday_reason(day: date, billing_cycle_day: int | None) -> str | None:
-    """Which payday window ``day`` falls in, most specific first; None when it is none."""
-    last = calendar.monthrange(day.year, day.month)[1]
-    if billing_cycle_day is not None and day.day == min(billing_cycle_day, last):
-        return "billing_cycle_day"
-    if day.day == 1:
-        return "month_start"
-    if day.day == 15:
-        return "mid_month"
-    if day.day == last:
-        return "month_end"
-    if day.weekday() == FRIDAY:
-        return "payday_friday"
-    return None
+def payday_reason(day: date, billing_cycle_day: int | None, country: str | None = None) -> str | None:
+    """Which payday ``day`` is on the customer's calendar; None when it is none
+    (:func:`revtain.engine.customer_clock.payday_reason`)."""
+    return customer_clock.payday_reason(day, country, billing_cycle_day)
 
 
 def best_hour(preferred: int, hour_success: Mapping[int, float] | None) -> int:
@@ -172,14 +197,16 @@ def next_attempt(
     if is_funds_decline(decline_code):
         day = first_day
         while day <= last_day:
-            reason = payday_reason(day, settings.billing_cycle_day)
+            reason = payday_reason(day, settings.billing_cycle_day, settings.country)
             if reason:
                 due = local_moment(day, hour, zone)
                 if floor <= due <= deadline:
                     return PlannedAttempt(due, reason)
             day += timedelta(days=1)
 
-    for day in (first_day, first_day + timedelta(days=1)):
+    days = [first_day + timedelta(days=n) for n in range(7)]
+    preferred = [d for d in days if d.weekday() not in settings.avoid_weekdays] + days[:2]
+    for day in preferred:
         due = local_moment(day, hour, zone)
         if floor <= due <= deadline:
             return PlannedAttempt(due, "ladder")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
+
 from .base import ChargeRequest, ChargeResult, Gateway
 from .test import TestGateway
 
@@ -13,7 +15,8 @@ class UnsupportedGateway(LookupError):
 def for_name(name: str, credentials: str | None = None) -> Gateway:
     """The adapter for a configured gateway. ``credentials`` are decrypted JSON, if any."""
     if name == "test":
-        return TestGateway()
+        latency = current_app.config["TEST_GATEWAY_LATENCY_MS"] if has_app_context() else 0
+        return TestGateway(latency_ms=float(latency or 0))
     if name == "stripe":
         from .stripe_gateway import StripeGateway  # the SDKs stay out of app start-up
 

@@ -8,13 +8,15 @@
   to see the card-network rules at work;
 - any other token is approved.
 Transaction ids derive from the idempotency key, so a repeated charge returns the same one, as a
-real gateway's idempotency does.
+real gateway's idempotency does. ``latency_ms`` (config ``TEST_GATEWAY_LATENCY_MS``) makes every
+answer wait, like a real gateway's network round trip, for benchmarks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,7 +39,12 @@ def test_card_brand(token: str) -> str | None:
 class TestGateway:
     name = "test"
 
+    def __init__(self, latency_ms: float = 0) -> None:
+        self.latency_ms = latency_ms
+
     def charge(self, request: ChargeRequest) -> ChargeResult:
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000)
         if request.amount == GATEWAY_FAILURE_AMOUNT:
             return ChargeResult("error", decline_code="gateway_error")
         if request.token.startswith(DECLINE_PREFIX) and not test_card_brand(request.token):

@@ -6,14 +6,14 @@ from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
 from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
-from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion
+from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion, Unsubscribe
 from .pre_retry import PreRetryCheck
 from .prediction import Prediction
 from .proof_mode import ProofAssignment
 from .pulse import OrganicSuccess
 from .ratelimit import RateLimitWindow
 from .recovery import Attempt, Recovery
-from .stats import OutcomeStat
+from .stats import OutcomeStat, OutcomeTotal, TimingStat
 from .user import User
 from .webhook import WebhookDelivery, WebhookEvent, WebhookTry
 
@@ -35,12 +35,15 @@ __all__ = [
     "MessageTemplate",
     "OrganicSuccess",
     "OutcomeStat",
+    "OutcomeTotal",
     "PreRetryCheck",
     "Prediction",
     "ProofAssignment",
     "RateLimitWindow",
     "Recovery",
     "TemplateVersion",
+    "TimingStat",
+    "Unsubscribe",
     "User",
     "WebhookDelivery",
     "WebhookEvent",

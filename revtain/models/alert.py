@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, new_ulid
+from .base import UTCDateTime, due_indexes, new_ulid
 
 # Channels, as the docs spell them.
 WEBHOOK = "WEBHOOK"
@@ -79,7 +79,7 @@ class AlertNotification(db.Model):
     __tablename__ = "alert_notifications"
     __table_args__ = (
         UniqueConstraint("alert_id", "channel", "to_address", name="uq_alert_notifications_recipient"),
-        Index("ix_alert_notifications_due", "send_at"),
+        *due_indexes("alert_notifications", "send_at"),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)

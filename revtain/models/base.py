@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 from ulid import ULID
 
@@ -33,3 +33,15 @@ def new_ulid() -> str:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def due_indexes(table: str, due: str) -> tuple[Index, Index]:
+    """The scheduler's two sweeps of a table of future work (``revtain/scheduler.py``), each a range
+    scan of a partial index whose cost is the rows it returns, however large the table or backlog:
+    due rows never enqueued (by due time), and enqueued rows not claimed since (by when enqueued)."""
+    never = text(f"enqueued_at IS NULL AND {due} IS NOT NULL")
+    enqueued = text(f"enqueued_at IS NOT NULL AND {due} IS NOT NULL")
+    return (
+        Index(f"ix_{table}_due_new", due, sqlite_where=never, postgresql_where=never),
+        Index(f"ix_{table}_due_stale", "enqueued_at", sqlite_where=enqueued, postgresql_where=enqueued),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -24,4 +24,8 @@ class CardUpdateLink(db.Model):
     new_card_brand: Mapped[str | None] = mapped_column(String(16))
     new_card_last4: Mapped[str | None] = mapped_column(String(4))
     recovery_id: Mapped[str | None] = mapped_column(String(26))  # the recovery retried on submit
+    # The card-update page opened (GET) while the link was usable: for the recovery's timeline.
+    open_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -38,6 +38,9 @@ class Client(db.Model):
     brand_name: Mapped[str | None] = mapped_column(String(200))
     brand_logo_url: Mapped[str | None] = mapped_column(String(2048))
     brand_primary_color: Mapped[str | None] = mapped_column(String(7))
+    # Where the customer gets help, shown on the card-update page.
+    brand_support_email: Mapped[str | None] = mapped_column(String(320))
+    brand_support_url: Mapped[str | None] = mapped_column(String(2048))
     # Proof Mode (contract 9.4): off by default; the share of customers held out, in percent.
     proof_mode_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     proof_mode_share: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
@@ -45,6 +48,16 @@ class Client(db.Model):
     # timeout in seconds, None for PRE_RETRY_CHECK_TIMEOUT.
     pre_retry_check_url: Mapped[str | None] = mapped_column(String(2048))
     pre_retry_check_timeout: Mapped[float | None] = mapped_column(Float)
+    # Sender identity of dunning emails (a sequence's own from/reply-to overrides them); None: the
+    # brand name and MAIL_FROM. The address should be on a domain with SPF and DKIM for the SMTP
+    # server (the dashboard's settings explain it).
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    sender_address: Mapped[str | None] = mapped_column(String(320))
+    sender_reply_to: Mapped[str | None] = mapped_column(String(320))
+    # An open-tracking pixel in dunning emails: off unless the merchant allows it.
+    email_open_tracking: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # SMS dunning steps (Twilio, the merchant's own account): opt-in.
+    sms_dunning_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="client")

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import UTCDateTime, new_ulid
+from .base import UTCDateTime, due_indexes, new_ulid
 
 # What an inbound event became, once processed (``ConnectorEvent.kind``).
 PAYMENT_FAILED = "payment_failed"
@@ -48,7 +48,7 @@ class ConnectorEvent(db.Model):
     __tablename__ = "connector_events"
     __table_args__ = (
         UniqueConstraint("client_id", "platform", "event_id", name="uq_connector_events_event"),
-        Index("ix_connector_events_due", "process_at"),
+        *due_indexes("connector_events", "process_at"),
         Index("ix_connector_events_invoice", "client_id", "platform", "invoice_ref"),
         Index("ix_connector_events_customer", "client_id", "platform", "customer_ref"),
     )

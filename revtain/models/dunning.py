@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, new_ulid
+from .base import UTCDateTime, due_indexes, new_ulid
 
 # Sequence states. Only one published sequence per client (a partial unique index holds it).
 DRAFT = "draft"
@@ -18,7 +18,8 @@ ARCHIVED = "archived"
 SEQUENCE_STATUSES = (DRAFT, PUBLISHED, ARCHIVED)
 
 EMAIL = "email"
-CHANNELS = (EMAIL,)  # SMS is planned
+SMS = "sms"
+CHANNELS = (EMAIL,)  # SMS: see revtain/dunning/sms.py
 APPLIES_TO = ("any", "soft", "hard", "auth_required")
 
 # Message states.
@@ -136,7 +137,7 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("recovery_id", "step_id", name="uq_messages_recovery_step"),
-        Index("ix_messages_due", "send_at"),
+        *due_indexes("messages", "send_at"),
         Index("ix_messages_recovery_status", "recovery_id", "status"),
     )
 
@@ -158,4 +159,24 @@ class Message(db.Model):
     card_update_link_id: Mapped[str | None] = mapped_column(String(26))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    # Engagement (per-step stats): the first open (pixel, where the merchant allows it), the first
+    # click through the tracked link and how many clicks.
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The provider's id of what was sent (Twilio's message SID for an SMS).
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+
     step: Mapped[DunningStep] = relationship()
+
+
+class Unsubscribe(db.Model):
+    """A customer (by email, per client) who asked for no more dunning emails."""
+
+    __tablename__ = "dunning_unsubscribes"
+    __table_args__ = (UniqueConstraint("client_id", "email", name="uq_dunning_unsubscribes_email"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

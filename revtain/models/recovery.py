@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, new_ulid
+from .base import UTCDateTime, due_indexes, new_ulid
 
 # Internal states. The API maps "processing" and "queued" to the documented "unknown" + pending.
 PROCESSING = "processing"
@@ -39,7 +39,7 @@ class Recovery(db.Model):
         UniqueConstraint("client_id", "idempotency_key", name="uq_recoveries_client_idempotency"),
         Index("ix_recoveries_velocity", "client_id", "payment_method_token", "amount", "currency",
               "created_at"),
-        Index("ix_recoveries_due", "next_attempt_at"),
+        *due_indexes("recoveries", "next_attempt_at"),
         Index("ix_recoveries_client_email", "client_id", "customer_email"),
         # The paywall matches customers' emails case-insensitively.
         Index("ix_recoveries_client_email_lower", "client_id", text("lower(customer_email)")),
@@ -54,8 +54,14 @@ class Recovery(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     original_decline_code: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_phone: Mapped[str | None] = mapped_column(String(16))  # E.164, for SMS dunning
+    description: Mapped[str | None] = mapped_column(String(200))  # what the payment is for
+    customer_locale: Mapped[str | None] = mapped_column(String(35))  # e.g. fr-CA, as sent
     card_origin: Mapped[str | None] = mapped_column(String(2))
     bin_prefix: Mapped[str | None] = mapped_column(String(8))
+    # The customer's clock as the merchant or platform told it (engine/customer_clock.py).
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    customer_country: Mapped[str | None] = mapped_column(String(2))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))
     fallback_tokens: Mapped[list] = mapped_column(JSON, default=list)
     # A recovery started by a billing-platform connector: the platform, its invoice (Braintree: the
@@ -89,6 +95,10 @@ class Recovery(db.Model):
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="recovery", order_by="Attempt.seq"
     )
+
+    # Not a column: True while this session knows the recovery has no dunning message (it inserted
+    # the row and scheduled none), so cancelling its messages needs no UPDATE that cannot match.
+    without_messages = False
 
     @property
     def is_final(self) -> bool:

@@ -9,12 +9,8 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..roles import ADMIN, FINANCE, MARKETING, ROLES  # noqa: F401  (re-exported)
 from .base import UTCDateTime, new_ulid
-
-ADMIN = "admin"
-MARKETING = "marketing"
-FINANCE = "finance"
-ROLES = (ADMIN, MARKETING, FINANCE)
 
 
 class User(UserMixin, db.Model):

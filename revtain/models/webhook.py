@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, new_ulid
+from .base import UTCDateTime, due_indexes, new_ulid
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -36,7 +36,7 @@ class WebhookDelivery(db.Model):
     """One delivery of an event to a URL; a replay is a new delivery of the same bytes."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "next_try_at"),)
+    __table_args__ = due_indexes("webhook_deliveries", "next_try_at")
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
     event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"), index=True)

@@ -16,7 +16,8 @@ from ..gateways import ChargeRequest, ChargeResult
 from ..models import Attempt, Client, Recovery
 from ..models.recovery import PROCESSING, QUEUED, UNKNOWN
 from ..queues import enqueue_deliveries
-from . import cascade, finish, pre_retry
+from . import cascade, finish, learning, pre_retry
+from .schedule import clock_of
 from .settle import Kind, await_reconciliation, settle
 
 TRIGGER = "scheduled_retry"
@@ -35,11 +36,15 @@ def run_scheduled_attempt(recovery_id: str) -> str:
     if recovery.status == UNKNOWN:
         kind, delivery = reconcile(client, recovery, now)
     else:
+        planned = recovery.status == QUEUED and recovery.retry_reason not in (None, "sandbox")
         if recovery.status == QUEUED:
             recovery.scheduled_retries += 1
         # PROCESSING: the execute that started it died mid-way. Running the cascade again is
         # safe: unrecorded attempts reuse their numbers, so the gateway sees the same keys.
         outcome = cascade.run(client, recovery, "smart_retry", now)
+        if planned and outcome.outcome in ("approved", "declined"):  # the planner's timing, judged
+            learning.record_attempt(client, recovery, clock_of(client, recovery).timezone, now,
+                                    outcome.approved)
         kind, delivery = settle(client, recovery, outcome, now, trigger=TRIGGER, queue_errors=True)
     db.session.commit()
     enqueue_deliveries([delivery])

@@ -1,4 +1,5 @@
-"""When a recovery's next retry is due: the smart plan, bounded by the card-network rules."""
+"""When a recovery's next retry is due: the smart plan on the customer's clock, at the learned hour,
+bounded by the card-network rules."""
 
 from __future__ import annotations
 
@@ -6,20 +7,32 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from ..engine import customer_clock
 from ..engine.declines import Decline
 from ..engine.retry_plan import RetrySettings, next_attempt
 from ..models import Client, Recovery
 from .card_rules import card_verdict
+from .learning import timing_for
 
 
-def retry_settings(client: Client) -> RetrySettings:
-    config = current_app.config
-    return RetrySettings(
-        window_days=client.retry_window_days or config["RETRY_WINDOW_DAYS"],
-        max_attempts=client.retry_max_attempts or config["RETRY_MAX_ATTEMPTS"],
+def clock_of(client: Client, recovery: Recovery) -> customer_clock.CustomerClock:
+    """The customer's clock: as told on execute (or by the platform), else the card's issuing
+    country (``cardOrigin``, or the BIN's country), else the client's timezone."""
+    return customer_clock.resolve(
+        recovery.customer_timezone, recovery.customer_country, recovery.card_origin, client.timezone
+    )
+
+
+def retry_settings(client: Client, recovery: Recovery) -> RetrySettings:
+    timing = timing_for(client, recovery)
+    return RetrySettings.from_config(
+        current_app.config,
+        clock_of(client, recovery),
+        window_days=client.retry_window_days,
+        max_attempts=client.retry_max_attempts,
         billing_cycle_day=client.billing_cycle_day,
-        timezone=client.timezone,
-        preferred_local_hour=config["RETRY_LOCAL_HOUR"],
+        local_hour=timing.hour,
+        avoid_weekdays=timing.avoid_weekdays,
     )
 
 
@@ -51,7 +64,7 @@ def schedule_next(client: Client, recovery: Recovery, decline: Decline, now: dat
         attempts_made=recovery.scheduled_retries,
         category=decline.category,
         decline_code=decline.code,
-        settings=retry_settings(client),
+        settings=retry_settings(client, recovery),
         not_before=rules.not_before,
     )
     if plan is None:

@@ -45,6 +45,8 @@ class ExecuteInput:
     simulate_outcome: str | None = None
     fallback_tokens: list[str] = field(default_factory=list)
     payment_method_type: str | None = None
+    description: str | None = None
+    customer_locale: str | None = None
     # Set by connectors: the platform, its invoice and customer. The platform collects the invoice.
     source: str | None = None
     source_ref: str | None = None
@@ -52,6 +54,9 @@ class ExecuteInput:
     # The platform keeps retrying this invoice itself (no hand-off): Revtain charges nothing and
     # watches, while its dunning emails still go out.
     watch_only: bool = False
+    # The customer's clock (engine/customer_clock.py): as the merchant or the platform told it.
+    customer_timezone: str | None = None
+    customer_country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
 
     decline = classify(data.original_decline_code)
     bin_prefix = data.bin_prefix or known_bin(client.id, data.payment_method_token)
+    ai = assessment(client, decline, now).as_json()  # read before the INSERT: no UPDATE after it
     recovery = Recovery(
         client_id=client.id,
         idempotency_key=data.idempotency_key,
@@ -80,9 +86,13 @@ def start(client: Client, data: ExecuteInput) -> Started:
         original_decline_code=decline.code,
         last_decline_code=decline.code,
         customer_email=data.customer_email,
+        description=data.description,
+        customer_locale=data.customer_locale,
         # Where the customer's card is from: as told, else the issuing country of its BIN.
         card_origin=data.card_origin or issuing_country(bin_prefix),
         bin_prefix=bin_prefix,
+        customer_timezone=data.customer_timezone,
+        customer_country=data.customer_country,
         payment_method_type=data.payment_method_type,
         fallback_tokens=list(data.fallback_tokens),
         source=data.source,
@@ -96,9 +106,11 @@ def start(client: Client, data: ExecuteInput) -> Started:
         # resumes the recovery then, with the same gateway idempotency keys.
         next_attempt_at=now + timedelta(seconds=current_app.config["CLAIM_LEASE_SECONDS"]),
         is_simulated=bool(_sandbox(client, data) and data.simulate_outcome),
+        ai=ai,
         created_at=now,
         updated_at=now,
     )
+    recovery.without_messages = True  # inserted here: no dunning message can exist for it yet
     db.session.add(recovery)
     try:
         db.session.flush()  # the unique index makes a concurrent duplicate fail here
@@ -109,7 +121,6 @@ def start(client: Client, data: ExecuteInput) -> Started:
             raise
         return Started("duplicate", existing)
 
-    recovery.ai = assessment(client, decline, now).as_json()
     if not _sandbox(client, data):
         db.session.commit()  # the row exists before any money moves (see next_attempt_at)
     deliveries: list[str | None] = []

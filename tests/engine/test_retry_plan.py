@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,10 +50,11 @@ def plan(failed_at: datetime, code: str | None = "insufficient_funds", *, now: d
         # billing day 31 in a 30-day month: the 30th
         (utc(2026, 4, 27, 9), {"billing_cycle_day": 31}, utc(2026, 4, 30, 10), "billing_cycle_day"),
         (utc(2026, 4, 27, 9), {}, utc(2026, 4, 30, 10), "month_end"),
-        # billing day 31 in February 2026: the 28th (a Saturday)
-        (utc(2026, 2, 27, 8), {"billing_cycle_day": 31}, utc(2026, 2, 28, 10), "billing_cycle_day"),
-        # a floor after 10:00 on a payday moves on to the next payday: Fri 27 Feb 12:00 -> Sat 28 Feb
-        (utc(2026, 2, 26, 12), {}, utc(2026, 2, 28, 10), "month_end"),
+        # billing day 31 in February 2026: the 28th, a Saturday, so paid on Friday the 27th
+        (utc(2026, 2, 26, 8), {"billing_cycle_day": 31}, utc(2026, 2, 27, 10), "billing_cycle_day"),
+        # a floor after 10:00 on a payday moves on to the next payday: Fri 27 Feb (the month's last
+        # business day) 12:00 -> Sun 1 Mar is no business day -> Fri 6 Mar
+        (utc(2026, 2, 26, 12), {}, utc(2026, 3, 6, 10), "payday_friday"),
         # a payday past the window: back to the ladder day (floor Tue 12:00 -> Wed 10:00)
         (utc(2026, 3, 2, 12), {"window_days": 2}, utc(2026, 3, 4, 10), "ladder"),
         # nothing at 10:00 inside the window: the floor itself, the last moment allowed
@@ -74,12 +74,16 @@ def test_funds_family(code):
 @pytest.mark.parametrize(
     ("day", "billing", "reason"),
     [
-        (date(2026, 3, 6), None, "payday_friday"), (date(2026, 3, 1), None, "month_start"),
-        (date(2026, 3, 15), None, "mid_month"), (date(2026, 3, 31), None, "month_end"),
+        (date(2026, 3, 6), None, "payday_friday"), (date(2026, 4, 1), None, "month_start"),
+        (date(2026, 4, 15), None, "mid_month"), (date(2026, 3, 31), None, "month_end"),
         (date(2026, 3, 30), None, None), (date(2026, 4, 30), 31, "billing_cycle_day"),
-        (date(2026, 2, 28), 30, "billing_cycle_day"), (date(2028, 2, 28), 30, None),
+        (date(2026, 2, 27), 30, "billing_cycle_day"), (date(2028, 2, 28), 30, None),
         (date(2028, 2, 29), 31, "billing_cycle_day"), (date(2026, 3, 20), 20, "billing_cycle_day"),
-        (date(2026, 3, 1), 1, "billing_cycle_day"),
+        (date(2026, 4, 1), 1, "billing_cycle_day"),
+        # weekends are never paydays: the 1st, the 15th and the 28th (last day) of these months
+        (date(2026, 3, 1), None, None), (date(2026, 3, 15), None, None), (date(2026, 2, 28), 30, None),
+        # a 15th on a Sunday is paid on Friday the 13th
+        (date(2026, 3, 13), None, "mid_month"),
     ],
 )
 def test_payday_reason(day, billing, reason):
@@ -269,9 +273,8 @@ def check_plan(planned, *, failed_at, now, attempts, code, settings, not_before)
     local = due.astimezone(ZoneInfo(settings.timezone))
     if planned.reason in PAYDAY_REASONS:
         assert code in ("insufficient_funds", "card_velocity_exceeded")
-        last = calendar.monthrange(local.year, local.month)[1]
-        billing = settings.billing_cycle_day and min(settings.billing_cycle_day, last)
-        assert (local.weekday() == 4 or local.day in (1, 15, last, billing))
+        assert local.weekday() < 5
+        assert payday_reason(local.date(), settings.billing_cycle_day, settings.country) == planned.reason
     else:
         assert planned.reason in ("ladder", "window_end")
 
