@@ -45,9 +45,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 def create_cli_app() -> Flask:
     """The app a command works on; in development, URLs use the port ``revtain dev`` last ran on."""
     from . import create_app
+    from .config import ConfigurationError
     from .devrun import apply_remembered_base_url
 
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigurationError as exc:  # said plainly, without a traceback
+        raise click.ClickException(str(exc)) from None
     apply_remembered_base_url(app)
     return app
 

@@ -1,17 +1,18 @@
 """Configuration: defaults here, then ``instance/config.py``, then ``REVTAIN_*`` environment variables.
 
 Every setting can be given as an environment variable with the ``REVTAIN_`` prefix
-(``REVTAIN_DATABASE_URL``, ``REVTAIN_REDIS_URL``, ``REVTAIN_ENCRYPTION_KEY``, ...). Values that look
-like JSON (numbers, booleans, lists) are parsed as JSON, so ``REVTAIN_WEBHOOK_SCHEDULE=[0, 60]`` works.
+(``REVTAIN_DATABASE_URL``, ``REVTAIN_REDIS_URL``, ``REVTAIN_ENCRYPTION_KEY``, ...); lists and mappings
+as JSON, so ``REVTAIN_WEBHOOK_SCHEDULE=[0, 60]`` works. Each value is checked against its type in
+``revtain/settings.py`` at start. A new key here needs a field there, and a comment above it here (the
+description in ``docs/configuration.md``, which ``scripts/config_reference.py`` writes).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 DEFAULTS: dict[str, Any] = {
     # "development" (embedded defaults, dev inbox, generated keys) or "production".
@@ -141,28 +142,22 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
 }
 
-_SECRET_SETTINGS = {"SECRET_KEY", "ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SMTP_PASSWORD",
-                    "METRICS_TOKEN"}
 
-
-def _parse_env_value(raw: str) -> Any:
-    if raw[:1] in "[{" or raw in ("true", "false", "null") or raw.lstrip("-").replace(".", "", 1).isdigit():
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
+class ConfigurationError(RuntimeError):
+    """The app cannot start safely with this configuration."""
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
-    """Fill ``app.config`` in the documented order; ``test_config`` wins over everything."""
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    for name, raw in os.environ.items():
-        if name.startswith("REVTAIN_") and name not in ("REVTAIN_INSTANCE_PATH",):
-            app.config[name.removeprefix("REVTAIN_")] = _parse_env_value(raw)
-    if test_config:
-        app.config.from_mapping(test_config)
+    """Fill ``app.config`` in the documented order, validated by ``settings.Settings``; ``test_config``
+    wins over everything. A bad value raises ``ConfigurationError`` naming the setting."""
+    from . import settings  # pydantic-settings: only when an app is built
+
+    instance = Config(app.instance_path)
+    instance.from_pyfile("config.py", silent=True)
+    try:
+        app.config.from_mapping(settings.validate(DEFAULTS, instance, test_config or {}))
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
     database_url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "revtain.sqlite3"
@@ -183,7 +178,9 @@ def is_production(app: Flask) -> bool:
 
 def redacted(app: Flask) -> dict[str, Any]:
     """The configuration with secrets masked, for diagnostics."""
+    from .settings import SECRET_SETTINGS
+
     return {
-        key: ("***" if key in _SECRET_SETTINGS and app.config.get(key) else app.config.get(key))
+        key: ("***" if key in SECRET_SETTINGS and app.config.get(key) else app.config.get(key))
         for key in sorted(DEFAULTS)
     }

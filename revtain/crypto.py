@@ -14,11 +14,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
 
-from .config import is_production
-
-
-class ConfigurationError(RuntimeError):
-    """The app cannot start safely with this configuration."""
+from .config import ConfigurationError, is_production
 
 
 def _key_from_config(app: Flask) -> bytes:

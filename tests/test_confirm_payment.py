@@ -59,8 +59,8 @@ def test_the_customer_confirms_the_payment_and_the_recovery_succeeds(app, client
     assert challenge.status_code == 200 and "Revtain Test Bank" in page
     assert 'autocomplete="one-time-code"' in page and "Acme Cloud" in page
 
-    wrong = client.post(confirm_path(link), data={
-        "csrf": csrf_of(page), "step": "challenge", "code": "000000"})
+    wrong = client.post(confirm_path(link),
+                        data={"csrf": csrf_of(page), "step": "challenge", "code": "000000"})
     wrong_html = wrong.get_data(as_text=True)
     assert wrong.status_code == 400 and "That code isn&#39;t right" in wrong_html
     assert re.search(r'id="code"[^>]*value="000000"', wrong_html)  # what was typed stays

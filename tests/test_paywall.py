@@ -349,7 +349,8 @@ def test_other_api_endpoints_are_not_opened_to_browsers(server, headers):
     assert r.status_code == 404 and "Access-Control-Allow-Origin" not in r.headers
 
 
-# The endpoints that take no X-API-KEY at all: public tools, the card-update page, platform webhooks.
+# The endpoints that take no X-API-KEY at all: public tools, the card-update page, platform webhooks,
+# the links in dunning emails.
 PUBLIC = {
     "api.lookup_decline",
     "api.decline_dictionary",
@@ -358,7 +359,10 @@ PUBLIC = {
     "api.connector_webhook",
     "cardupdate.card_update_page",
     "cardupdate.card_update_continue",
-    "cardupdate.confirm_payment",  # the customer's 3-D Secure confirmation: the link is the credential
+    "cardupdate.confirm_payment",
+    "dunning_public.unsubscribe",
+    "dunning_public.click",
+    "dunning_public.opened",
 }
 
 

@@ -61,6 +61,10 @@ class CardUpdatePath(BaseModel):
     token: str = Field(min_length=1, description="The link's token, from update-card/generate")
 
 
+class EmailLinkPath(BaseModel):
+    token: str = Field(min_length=1, description="The signed token in the dunning email's link")
+
+
 class ConnectorReceived(BaseModel):
     """The platform's event was verified and stored; a job does the work."""
 

@@ -21,7 +21,7 @@ from ..webhooks.events import WEBHOOKS
 from . import bp
 from .auth import PUBLISHABLE_FORBIDDEN, UNAUTHORIZED
 from .errors import validation_error
-from .operations import ANY_METHOD, Operation, Reply, documented, is_hidden, operations_of
+from .operations import ANY_METHOD, Operation, Reply, documented, operations_of
 from .schemas import Error
 
 REF = "#/components/schemas/{model}"
@@ -52,6 +52,8 @@ TAGS = [
     {"name": "Paywall", "description": "Whether a customer is past due, for the in-app paywall."},
     {"name": "Prediction", "description": "The risk of a scheduled charge, and its outcome."},
     {"name": "Test mode", "description": "Revtain Test Gateway only."},
+    {"name": "Dunning emails", "description": "The links in dunning emails, for the customer: unsubscribe, "
+     "the tracked click, the open pixel."},
     {"name": "Developer tools", "description": "Public lookups: decline codes and BINs (CORS open)."},
     {"name": "Connectors", "description": "Webhooks from billing platforms (Chargebee, Recurly, Stripe "
      "Billing, Braintree, Zuora, Shopify ReCharge), authenticated the platform's way."},
@@ -209,10 +211,10 @@ def _operation(schemas: _Schemas, rule: Rule, view: Callable[..., Any], operatio
     return out
 
 
-def _undocumented(rule: Rule, view: Callable[..., Any]) -> Operation:
+def _undocumented(rule: Rule, view: Callable[..., Any], method: str) -> Operation:
     """A route whose view says nothing: still listed (the test of the document fails on it)."""
     summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
-    return Operation(operation_id=rule.endpoint.replace(".", "_"), summary=summary,
+    return Operation(operation_id=f"{rule.endpoint.replace('.', '_')}_{method.lower()}", summary=summary,
                      responses={"default": Reply("Not documented yet")})
 
 
@@ -224,11 +226,9 @@ def _paths(app: Flask, schemas: _Schemas) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule in api_rules(app):
         view = app.view_functions[rule.endpoint]
-        if is_hidden(view):
-            continue
         declared = operations_of(view)
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
-            operation = declared.get(method) or declared.get(ANY_METHOD) or _undocumented(rule, view)
+            operation = declared.get(method) or declared.get(ANY_METHOD) or _undocumented(rule, view, method)
             item = paths.setdefault(openapi_path(rule.rule), {})
             item[method.lower()] = _operation(schemas, rule, view, operation)
     return paths
@@ -250,8 +250,8 @@ def _webhooks(schemas: _Schemas) -> dict[str, Any]:
             "summary": hook.summary,
             "description": hook.description,
             "parameters": headers,
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schemas.of(hook.model)}}},
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": schemas.of(hook.model), **({"example": hook.example} if hook.example else {})}}},
             "responses": responses,
         }}
     return hooks

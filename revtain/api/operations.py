@@ -1,10 +1,10 @@
 """What the OpenAPI document says about each API view, declared on the view itself.
 
-Every ``/api/...`` view carries a ``@documented(...)`` (or ``@not_an_operation(...)``) right under its
-route decorator: summary, description, the pydantic models of its body, query and path, its answers
-and examples. ``revtain/api/openapi.py`` walks the app's registered routes and builds the document from
-these and from the models' own JSON Schemas, so a route or a field cannot be left out of it; security
-comes from ``require_api_key`` (``api_key_kinds``) on the same view.
+Every ``/api/...`` view carries a ``@documented(...)`` right under its route decorator: summary,
+description, the pydantic models of its body, query and path, its answers and examples.
+``revtain/api/openapi.py`` walks the app's registered routes and builds the document from these and
+from the models' own JSON Schemas, so a route or a field cannot be left out of it; security comes from
+``require_api_key`` (``api_key_kinds``) on the same view.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from .schemas import RateLimited
 
 OPENAPI_ATTR = "openapi_operations"
-HIDDEN_ATTR = "openapi_hidden"
 ANY_METHOD = "*"
 
 
@@ -89,19 +88,5 @@ def rate_limited(description: str, error: str) -> Reply:
                  headers={"Retry-After": "Seconds until the rate limit's window resets"})
 
 
-def not_an_operation(reason: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """For an ``/api/...`` route that is deliberately left out of the document (say why)."""
-
-    def attach(view: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(view, HIDDEN_ATTR, reason)
-        return view
-
-    return attach
-
-
 def operations_of(view: Callable[..., Any]) -> dict[str, Operation]:
     return getattr(view, OPENAPI_ATTR, {})
-
-
-def is_hidden(view: Callable[..., Any]) -> bool:
-    return bool(getattr(view, HIDDEN_ATTR, None))

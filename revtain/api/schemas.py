@@ -80,7 +80,10 @@ def _declare_no_nul(schema: dict[str, Any]) -> None:
 
 class _Request(BaseModel):
     # Unknown body fields are ignored (Decision 5).
-    model_config = ConfigDict(extra="ignore", json_schema_extra=_declare_no_nul)
+    # A docstring under a field is its description in the OpenAPI document.
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra=_declare_no_nul, use_attribute_docstrings=True
+    )
 
     @field_validator("*")
     @classmethod
@@ -98,17 +101,25 @@ LOCALE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
 
 class ExecuteRequest(_Request):
     paymentMethodToken: Token
+    """The gateway's own token for the card that failed, e.g. a Stripe pm_…"""
     amount: Amount
     currency: Currency = "USD"
     originalDeclineCode: Annotated[str | None, Field(max_length=64)] = None
+    """The gateway's decline code: it decides the strategy. Send it every time."""
     idempotencyKey: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    """Your invoice id, say: the same key again is a 409, never a second charge."""
     cardOrigin: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$")] = None
+    """The issuer's country (ISO 3166-1 alpha-2)."""
     binPrefix: Annotated[str | None, Field(pattern=r"^[0-9]{6,8}$")] = None
+    """The card number's first 6 to 8 digits."""
     customerEmail: Annotated[
         str | None, Field(max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
     ] = None
+    """For dunning emails and the paywall."""
     simulateOutcome: Literal["success", "failed", "blocked"] | None = None
+    """Revtain Test Gateway only: the outcome to simulate."""
     fallbackPaymentMethodTokens: Annotated[list[Token] | None, Field(max_length=10)] = None
+    """Other tokens of the same customer, tried in order when the first is declined."""
     paymentMethodType: Annotated[str | None, Field(max_length=64)] = None
     # Revtain additions (issue 15): shown to the customer on the card-update page.
     description: Annotated[str | None, Field(

@@ -51,7 +51,7 @@ PROBLEMS = {
         200: Reply("The token, for execute's paymentMethodToken", body=TokenizeResult, example={
             "success": True, "paymentMethodToken": "tok_test_visa_1111", "brand": "visa", "last4": "1111"}),
         400: Reply("Not a test card, bad card data, or a live gateway", body=Error,
-                   example={"error": UNAVAILABLE, "message": "Use your gateway's own card fields."}),
+                   example={"error": UNAVAILABLE, "message": str(TokenizeUnavailable("stripe"))}),
         429: rate_limited("Rate limit exceeded",
                           "Too many tokenize requests. Rate limit: 10 requests per minute per API key."),
     },

@@ -146,6 +146,19 @@ def _confirms(client: Client, recovery: Recovery | None) -> bool:
 
 
 @bp.route("/api/recovery/update-card/<token>/confirm", methods=["GET", "POST"])
+@documented(
+    "showPaymentConfirmation", "The payment confirmation (3-D Secure) page, for the customer", method="GET",
+    tags=("Card updates",), path=CardUpdatePath, security=(),
+    description="Revtain Test Gateway: where a link whose payment needs the customer's authentication "
+    "asks them to confirm it.",
+    responses={200: Reply("The page", body=_PAGE, media_type="text/html"), **_GONE},
+)
+@documented(
+    "submitPaymentConfirmation", "The confirmation page's answer (sent by the page itself)", method="POST",
+    tags=("Card updates",), path=CardUpdatePath, security=(), body={"type": "object"},
+    body_media_types=("application/x-www-form-urlencoded",),
+    responses={200: Reply("The outcome, as a page", body=_PAGE, media_type="text/html"), **_GONE},
+)
 @guesses
 def confirm_payment(token: str):
     found = _usable_link(token)

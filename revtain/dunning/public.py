@@ -14,6 +14,8 @@ import secrets
 from flask import Blueprint, current_app, redirect, render_template, request
 from sqlalchemy import update
 
+from ..api.doc_models import EmailLinkPath
+from ..api.operations import Reply, documented
 from ..cardupdate import links as card_links
 from ..clock import now as clock_now
 from ..extensions import db
@@ -42,7 +44,25 @@ def _page(state: str, status: int, merchant: str = "", email: str = ""):
     return response
 
 
+_PAGE = {"type": "string", "description": "An HTML page"}
+_GONE = Reply("Not a link Revtain made, or its merchant is gone: a friendly page", body=_PAGE,
+              media_type="text/html")
+
+
 @bp.route("/api/dunning/unsubscribe/<token>", methods=["GET", "POST"])
+@documented(
+    "showUnsubscribePage", "Unsubscribe from a merchant's dunning emails: the page", method="GET",
+    tags=("Dunning emails",), path=EmailLinkPath, security=(),
+    description="A page with a button: a link scanner that follows the link unsubscribes nobody.",
+    responses={200: Reply("The page", body=_PAGE, media_type="text/html"), 404: _GONE},
+)
+@documented(
+    "unsubscribe", "Unsubscribe (the page's button, or the mail app's one-click, RFC 8058)", method="POST",
+    tags=("Dunning emails",), path=EmailLinkPath, security=(), body={"type": "object"},
+    body_media_types=("application/x-www-form-urlencoded",),
+    description="Records the opt-out and cancels the customer's pending emails from this merchant.",
+    responses={200: Reply("Done, as a page", body=_PAGE, media_type="text/html"), 404: _GONE},
+)
 def unsubscribe(token: str):
     found = links.read_unsubscribe(token)
     client = db.session.get(Client, found[0]) if found else None
@@ -57,6 +77,12 @@ def unsubscribe(token: str):
 
 
 @bp.get("/api/dunning/click/<token>")
+@documented(
+    "followEmailLink", "A dunning email's card-update link, counted", tags=("Dunning emails",),
+    path=EmailLinkPath, security=(),
+    responses={302: Reply("To the card-update page", headers={"Location": "The card-update link"}),
+               404: _GONE},
+)
 def click(token: str):
     """Count the click on the message, then on to the card-update page."""
     found = links.read_click(token)
@@ -78,6 +104,12 @@ def click(token: str):
 
 
 @bp.get("/api/dunning/open/<token>")
+@documented(
+    "emailOpened", "A dunning email's open pixel", tags=("Dunning emails",), path=EmailLinkPath,
+    security=(), description="Recorded only while the merchant allows open tracking.",
+    responses={200: Reply("A transparent 1x1 GIF, whatever the token", body={"type": "string",
+                          "contentMediaType": "image/gif"}, media_type="image/gif")},
+)
 def opened(token: str):
     message_id = links.read_open(token)
     message = db.session.get(Message, message_id) if message_id else None

@@ -8,7 +8,7 @@ added to a payload without being documented here fails them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,6 +105,7 @@ class Webhook:
     summary: str
     description: str
     answer: type[BaseModel] | None = None
+    example: dict[str, Any] | None = None
 
 
 SIGNED = ("Signed with X-Revtain-Signature (hex HMAC-SHA256 of the raw body, keyed with the whole "
@@ -112,11 +113,33 @@ SIGNED = ("Signed with X-Revtain-Signature (hex HMAC-SHA256 of the raw body, key
           "answers are retried at 0 s, 2 s, 8 s, then on a durable schedule over 24 hours, with the "
           "same bytes and signature. Deduplicate on eventId.")
 
+_TX = "01KKZ14FEZK152ZBXEM2XK1B0C"
+_EVENT_ID = "01KKZ1B8Q2W3E4R5T6Y7U8I9O0"
+
 WEBHOOKS: tuple[Webhook, ...] = (
-    Webhook("recovery.success", RecoverySuccessEvent, "A failed payment was recovered", SIGNED),
-    Webhook("recovery.failed", RecoveryFailedEvent, "All recovery strategies exhausted", SIGNED),
-    Webhook("recovery.blocked", RecoveryBlockedEvent, "Blocked by the risk engine; no retry", SIGNED),
-    Webhook("card.updated", CardUpdatedEvent, "The customer updated their card", SIGNED),
+    Webhook("recovery.success", RecoverySuccessEvent, "A failed payment was recovered", SIGNED, example={
+        "event": "recovery.success", "revtainTransactionId": _TX,
+        "gatewayTransactionToken": "pi_3OZQ8K2eZvKYlo2C1abc1234", "amount": 5000, "currency": "USD",
+        "message": "Succeeded!", "strategyUsed": "primary", "eventId": _EVENT_ID}),
+    Webhook("recovery.failed", RecoveryFailedEvent, "All recovery strategies exhausted", SIGNED, example={
+        "event": "recovery.failed", "revtainTransactionId": _TX, "amount": 5000, "currency": "USD",
+        "declineCode": "do_not_honor", "strategyUsed": "primary", "gatewaysAttempted": 1,
+        "message": "All recovery strategies exhausted.", "recommendedAction": "retry_later",
+        "recommendedActionReason": "The issuer returned a soft decline. A later retry, or a card update, "
+        "may succeed.", "trigger": "scheduled_retry", "eventId": _EVENT_ID}),
+    Webhook("recovery.blocked", RecoveryBlockedEvent, "Blocked by the risk engine; no retry", SIGNED,
+            example={
+        "event": "recovery.blocked", "revtainTransactionId": _TX, "amount": 5000, "currency": "USD",
+        "declineCode": "fraudulent", "action": "blocked",
+        "message": "Transaction blocked by Revtain Risk Engine to protect Merchant Health.",
+        "recommendedAction": "manual_review",
+        "recommendedActionReason": "The issuer flagged this card as fraudulent, lost, stolen or restricted. "
+        "Do not retry; review the account.",
+        "eventId": _EVENT_ID}),
+    Webhook("card.updated", CardUpdatedEvent, "The customer updated their card", SIGNED, example={
+        "event": "card.updated", "oldPaymentMethodToken": "pm_old", "newPaymentMethodToken": "pm_new",
+        "customerEmail": "customer@example.com", "updatedAt": "2026-03-18T09:30:00.000Z",
+        "revtainTransactionId": _TX, "eventId": _EVENT_ID}),
     Webhook("recovery.holdout", HoldoutEvent,
             "Proof Mode: the payment is in the control group; Revtain never charges it", SIGNED),
     Webhook("merchant.alert", MerchantAlertEvent,
