@@ -162,6 +162,9 @@ FIXED: dict[str, Policy] = {
 }
 
 
+BASELINES = ("fixed stripe-like 8 in 14d", "fixed daily x14")
+
+
 def policies(merchant_zone: str) -> dict[str, Policy]:
     return {
         **FIXED,
@@ -171,12 +174,14 @@ def policies(merchant_zone: str) -> dict[str, Policy]:
     }
 
 
-def simulate(model_name: str, models: dict, n: int, seed: int) -> list[dict]:
+def simulate(model_name: str, models: dict, n: int, seed: int, only: str = "") -> list[dict]:
     pays = population(model_name, models, n, seed)
     issuer = Issuer(models["models"][model_name])
     total = sum(p.amount for p in pays)
     rows = []
     for name, policy in policies(models["population"]["merchant_timezone"]).items():
+        if only and only not in name and name not in BASELINES:
+            continue
         outcomes = [run(p, issuer, policy(p, issuer)) for p in pays]
         recovered = [o for o in outcomes if o.recovered]
         rows.append({
@@ -215,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="issuer model(s) to run (default: all)")
     parser.add_argument("--n", type=int, default=20_000, help="failed payments (default 20,000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", default="", help="run only the policies whose name contains this "
+                        "(and the Stripe-like and daily baselines)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
                         help="override a RETRY_* setting of revtain/config.py, e.g. RETRY_WINDOW_DAYS=28")
     args = parser.parse_args(argv)
@@ -224,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     models = load_models()
     for name in args.model or list(models["models"]):
         started = time.monotonic()
-        print(table(name, simulate(name, models, args.n, args.seed), args.n))
+        print(table(name, simulate(name, models, args.n, args.seed, args.only), args.n))
         print(f"({time.monotonic() - started:.1f} s)\n")
     return 0
 
