@@ -170,3 +170,13 @@ def test_poor_weekdays_need_samples_on_every_day():
     assert poor_weekdays({}, week, below=0.85, **KNOBS) == frozenset({5, 6})
     assert poor_weekdays({}, {d: week[d] for d in range(6)}, below=0.85, **KNOBS) is None
     assert poor_weekdays({}, {d: good for d in range(7)}, below=0.85, **KNOBS) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("value", "country"),
+    [("GB", "GB"), (" us ", "US"), ("United States", None), ("ZZ", None), (None, None), (44, None)],
+)
+def test_a_platforms_country_is_used_only_when_it_is_an_iso_code(value, country):
+    from revtain.connectors.processing import platform_country
+
+    assert platform_country(value) == country
