@@ -36,6 +36,7 @@ from revtain.engine.network_rules import NetworkLimits, PastAttempt, never_reaso
 
 EXECUTE_DELAY = timedelta(minutes=1)  # the merchant calls execute just after its own attempt failed
 LIMITS = NetworkLimits.from_dict(DEFAULTS["NETWORK_LIMITS"])
+SMALLEST_BUDGET = min(limit for network in ("unknown",) for _, limit, _ in LIMITS.budgets(network))
 
 # A policy yields the moments of its attempts; after each it is told whether it was approved.
 Policy = Callable[[Payment, Issuer], Iterator[datetime]]
@@ -71,10 +72,13 @@ def run(payment: Payment, issuer: Issuer, schedule: Iterator[datetime]) -> Outco
     never = never_reason(original_attempt(payment, signals=True), LIMITS) is not None
     history = [PastAttempt(at=payment.failed_at, outcome="declined", advice_code=payment.advice_code)]
     last = payment.failed_at
+    floors = dict(LIMITS.advice_retry_after_hours)
     for at in schedule:
         if issuer.cancelled(payment, at):
             break
-        if never or not verdict(payment.network, history, at, LIMITS).allowed_now:
+        # (speed) below the smallest budget and without an advice floor no rule can bind
+        must_check = len(history) >= SMALLEST_BUDGET or payment.advice_code in floors
+        if never or (must_check and not verdict(payment.network, history, at, LIMITS).allowed_now):
             out.violations += 1
         approved = issuer.approves(payment, at, out.attempts, last)
         out.attempts += 1

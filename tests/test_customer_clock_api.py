@@ -117,3 +117,10 @@ def test_a_scheduled_retry_counts_for_the_learned_timing(app, client, headers):
         ).all()
     # Friday 20 March 10:00 in London: one failure at hour 10 and on weekday 4
     assert sorted(rows) == [("hour", 10, 0, 1), ("weekday", 4, 0, 1)]
+
+
+def test_openapi_documents_the_customer_clock_as_our_additions(client):
+    doc = client.get("/api/openapi.json").get_json()
+    properties = doc["components"]["schemas"]["ExecuteRequest"]["properties"]
+    for name in ("customerTimezone", "customerCountry"):
+        assert properties[name]["description"].startswith("Our addition.")
