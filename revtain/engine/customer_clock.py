@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from functools import cache
 from zoneinfo import available_timezones
 
-import holidays
 from babel.core import get_global
 
 FRIDAY = 4
@@ -108,6 +107,8 @@ def resolve(
 
 @cache
 def _holidays(country: str, year: int) -> frozenset[date]:
+    import holidays  # imported on first use: it takes half a second, which every process need not pay
+
     try:
         return frozenset(holidays.country_holidays(country, years=year))
     except NotImplementedError:  # a country the library has no calendar for: weekends only
