@@ -45,13 +45,13 @@ DEFAULTS: dict[str, Any] = {
     # receivers and the dev inbox. None: on in development, off in production (where on is refused).
     "ALLOW_PRIVATE_DESTINATIONS": None,
     # Smart retries (revtain/engine/retry_plan.py): window and budget, per client when set there.
-    "RETRY_WINDOW_DAYS": 21,
-    "RETRY_MAX_ATTEMPTS": 8,
+    "RETRY_WINDOW_DAYS": 30,
+    "RETRY_MAX_ATTEMPTS": 12,
     "RETRY_LOCAL_HOUR": 10,
     # The planner's ladder (days after the failure, per attempt), spacing and the customer's local
     # weekdays (Monday = 0) non-funds retries move away from. Chosen with bench/recovery_simulation.py:
     # docs/retry-policy.md.
-    "RETRY_LADDER_DAYS": [1, 3, 5, 7, 10, 14, 18, 21],
+    "RETRY_LADDER_DAYS": [1, 2, 3, 5, 7, 9, 11, 14, 17, 20, 24, 28],
     "RETRY_MIN_SPACING_HOURS": 20,
     "RETRY_AVOID_WEEKDAYS": [],
     # Learned timing (revtain/engine/learned_timing.py): outcomes an hour or weekday needs before it

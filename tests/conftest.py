@@ -82,6 +82,8 @@ def base_config(instance_dir, database_url, redis_url) -> dict:
         "CLAIM_LEASE_SECONDS": 120,
         # scrypt costs ~70 ms a hash; tests create and sign in hundreds of users.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Exploring another hour is random per recovery id: off, so planned times are exact.
+        "RETRY_EXPLORATION_SHARE": 0.0,
     }
 
 

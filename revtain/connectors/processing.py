@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 
 from ..clock import now as clock_now
 from ..due_rows import claim
+from ..engine.customer_clock import valid_country
 from ..extensions import db
 from ..gateways.platforms import (
     CardUpdated,
@@ -128,12 +129,20 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
         original_decline_code=fact.decline_code, idempotency_key=key, customer_email=fact.customer_email,
         source=event.platform, source_ref=fact.invoice_ref, source_customer=fact.customer_ref,
         watch_only=not account.stop_platform_retries,
+        customer_country=platform_country(fact.customer_country),
     ))
     # start() committed (or rolled back) its own transaction: this event is written afresh.
     event = db.session.get(ConnectorEvent, event_id)
     _describe(event, fact, token)
     outcome = "duplicate" if started.kind == "duplicate" else f"recovery_{started.kind}"
     return _finish(event, PROCESSED, outcome=outcome, recovery_id=started.recovery.id)
+
+
+def platform_country(value: object) -> str | None:
+    """A platform's customer country as ISO 3166-1 alpha-2; None for anything else (Zuora may hold
+    a country's name)."""
+    code = value.strip() if isinstance(value, str) else None
+    return code.upper() if code and valid_country(code) else None
 
 
 def _card_updated(client: Client, event: ConnectorEvent, fact: CardUpdated) -> str:

@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from functools import cache
 from zoneinfo import available_timezones
 
-import holidays
 from babel.core import get_global
 
 FRIDAY = 4
@@ -61,7 +60,12 @@ def valid_country(code: str | None) -> bool:
 
 @cache
 def _territory_zones() -> dict[str, tuple[str, ...]]:
-    return {k: tuple(v) for k, v in get_global("territory_zones").items() if len(k) == 2 and v}
+    """Real countries only: CLDR's "ZZ" (unknown region) and its Etc/ zones are left out."""
+    return {
+        k: tuple(z for z in v if not z.startswith("Etc/"))
+        for k, v in get_global("territory_zones").items()
+        if len(k) == 2 and k != "ZZ" and any(not z.startswith("Etc/") for z in v)
+    }
 
 
 def country_zone(country: str | None) -> str | None:
@@ -84,11 +88,16 @@ def resolve(
     card_country: str | None,
     client_timezone: str,
 ) -> CustomerClock:
-    """Whose clock and calendar to use (see the module docstring). Invalid values are skipped."""
-    country = next((c.upper() for c in (customer_country, card_country) if valid_country(c)), None)
+    """Whose clock and calendar to use (see the module docstring). Invalid values are skipped.
+
+    With ``customerTimezone`` the calendar is ``customerCountry``, else the zone's own country (where
+    the customer lives says more about their paydays than where their card was issued)."""
+    told = customer_country.upper() if valid_country(customer_country) else None
+    card = card_country.upper() if valid_country(card_country) else None
     if valid_timezone(customer_timezone):
-        return CustomerClock(customer_timezone, country or zone_country(customer_timezone),
-                             "customer_timezone")
+        country = told or zone_country(customer_timezone) or card
+        return CustomerClock(customer_timezone, country, "customer_timezone")
+    country = told or card
     for value, source in ((customer_country, "customer_country"), (card_country, "card_country")):
         zone = country_zone(value) if valid_country(value) else None
         if zone:
@@ -98,6 +107,8 @@ def resolve(
 
 @cache
 def _holidays(country: str, year: int) -> frozenset[date]:
+    import holidays  # imported on first use: it takes half a second, which every process need not pay
+
     try:
         return frozenset(holidays.country_holidays(country, years=year))
     except NotImplementedError:  # a country the library has no calendar for: weekends only

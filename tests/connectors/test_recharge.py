@@ -72,6 +72,7 @@ def test_a_failed_charge_is_watched_and_closed_when_recharge_reports_it_paid(
     assert (recovery.amount, recovery.currency) == (4900, "USD")
     assert recovery.original_decline_code == "customer_needs_to_update_card"
     assert recovery.customer_email == "ada@example.com"
+    assert recovery.customer_country == "GB"  # the charge's billing address: the customer's clock
     assert recovery.idempotency_key == f"shopify-recharge:{r.CHARGE}"
     # ReCharge's retries are the store's setting: the hand-off starts off, Revtain charges nothing
     assert recovery.status == "queued" and recovery.strategy_used == "platform_retry" and charges(app) == []

@@ -28,6 +28,8 @@ class PaymentFailed:
     currency: str
     decline_code: str | None
     customer_email: str | None = None
+    # The customer's country (billing address) where the platform has one: the customer's clock.
+    customer_country: str | None = None
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,7 @@ class ChargebeeClient:
             currency=str(invoice.get("currency_code") or txn.get("currency_code") or "").upper(),
             decline_code=_decline_code(txn),
             customer_email=_str(customer.get("email")),
+            customer_country=_str(_obj(customer, "billing_address").get("country")),
         )
 
     def card_updated(self, content: Mapping[str, Any]) -> CardUpdated | Ignored:

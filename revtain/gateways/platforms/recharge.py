@@ -167,6 +167,7 @@ class RechargeClient:
             currency=currency,
             decline_code=_decline_code(charge),
             customer_email=_str(_obj(charge, "customer").get("email")) or _str(charge.get("email")),
+            customer_country=_str(_obj(charge, "billing_address").get("country_code")),
         )
 
     def failed_subscription(self, subscription: Mapping[str, Any]) -> Fact:

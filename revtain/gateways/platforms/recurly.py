@@ -132,6 +132,7 @@ class RecurlyClient:
             currency=currency,
             decline_code=_v(transaction, "status_code"),
             customer_email=_v(account, "email") or _v(_v(transaction, "account"), "email"),
+            customer_country=_v(_v(account, "address"), "country"),
         )
 
     def billing_info_updated(self, account_code: str) -> Fact:

@@ -95,6 +95,7 @@ class StripeBillingClient:
             currency=str(_v(invoice, "currency") or "usd").upper(),
             decline_code=decline,
             customer_email=_v(invoice, "customer_email"),
+            customer_country=_v(_v(invoice, "customer_address"), "country"),
         )
 
     def succeeded_intent(self, intent: Any) -> PaymentSucceeded:

@@ -254,6 +254,7 @@ class ZuoraClient:
             currency=currency or str(billing.get("currency") or "").upper(),
             decline_code=_decline_code(payment),
             customer_email=_str(contact.get("workEmail")) or _str(contact.get("personalEmail")),
+            customer_country=_str(contact.get("country")),  # an ISO code, or a name (then unused)
         )
 
     def succeeded_payment(self, payment_id: str) -> Fact:
