@@ -56,7 +56,12 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Recovery of failed subscription payments. Authenticate with X-API-KEY. "
             "No string sent to the recovery and prediction operations may contain a NUL character "
-            "(U+0000): such a request is refused (400, or 404 for a transaction id in the path).",
+            "(U+0000): such a request is refused (400, or 404 for a transaction id in the path). "
+            "Our additions to the published API: networkDeclineCode, merchantAdviceCode and "
+            "cardNetwork on execute and predict/risk (the first failure's network signals; an "
+            "unknown value is a 400 naming the field), and recoveryState (the internal state, e.g. "
+            "awaiting_card) on the status body, the 202 and 403 execute answers and every recovery "
+            "webhook.",
         },
         "servers": [{"url": "/"}],
         "security": [{"ApiKey": []}],
@@ -77,7 +82,8 @@ def document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "202": _json("Queued", "Queued for a smart-time retry"),
+                        "202": _json("Queued", "Queued for a smart-time retry, or (recoveryState "
+                                     "awaiting_card) waiting for the customer's new card"),
                         "403": {
                             "description": "Blocked by the risk engine, or a publishable key",
                             "content": {
