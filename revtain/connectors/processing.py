@@ -126,6 +126,7 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
     started = start(client, ExecuteInput(
         payment_method_token=token, amount=fact.amount, currency=fact.currency.upper(),
         original_decline_code=fact.decline_code, idempotency_key=key, customer_email=fact.customer_email,
+        network_decline_code=fact.network_decline_code, merchant_advice_code=fact.advice_code,
         source=event.platform, source_ref=fact.invoice_ref, source_customer=fact.customer_ref,
         watch_only=not account.stop_platform_retries,
     ))

@@ -28,6 +28,9 @@ class PaymentFailed:
     currency: str
     decline_code: str | None
     customer_email: str | None = None
+    # The network's signals on the failed charge, as the platform reports them (issue 10).
+    network_decline_code: str | None = None
+    advice_code: str | None = None  # Mastercard Merchant Advice Code, or Stripe's advice_code
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..stripe_gateway import (
     _id_of,
     _result_from_error,
     _split_token,
+    stripe_advice,
 )
 from .base import PaymentFailed, PaymentSucceeded, PlatformUnavailable
 
@@ -95,6 +96,8 @@ class StripeBillingClient:
             currency=str(_v(invoice, "currency") or "usd").upper(),
             decline_code=decline,
             customer_email=_v(invoice, "customer_email"),
+            network_decline_code=_v(error, "network_decline_code") if error is not None else None,
+            advice_code=stripe_advice(error) if error is not None else None,
         )
 
     def succeeded_intent(self, intent: Any) -> PaymentSucceeded:
