@@ -46,7 +46,10 @@ def dunning_by_email(client: Client) -> bool:
 
 
 def decline_category(recovery: Recovery) -> str:
-    return latest(recovery).category
+    """The category whose dunning steps apply; a lost or stolen card that waits for a new one is
+    asked for it like any other card that cannot be charged (hard)."""
+    judged = latest(recovery)
+    return "hard" if judged.needs_new_card and judged.category == "fraud" else judged.category
 
 
 def blocked_for_fraud(recovery: Recovery) -> bool:

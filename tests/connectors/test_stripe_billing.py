@@ -44,8 +44,12 @@ def send(server, merchant, body: bytes, headers: dict | None = None):
 
 
 def reads_failed_invoice(http: StripeSession, decline_code: str = "insufficient_funds") -> StripeSession:
-    """What processing a failure asks Stripe: the invoice's payments (with the intent expanded)."""
-    return http.reply(200, s.invoice_payments(s.invoice_payment(s.failed_intent(decline_code))))
+    """What processing a failure asks Stripe: the invoice's payments (with the intent expanded). The
+    network's code matches the decline (51 is insufficient funds; 05 a plain do not honour)."""
+    intent = s.failed_intent(decline_code)
+    network = "51" if decline_code == "insufficient_funds" else "05"
+    intent["last_payment_error"]["network_decline_code"] = network
+    return http.reply(200, s.invoice_payments(s.invoice_payment(intent)))
 
 
 def stops_retries(http: StripeSession) -> StripeSession:
