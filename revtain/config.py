@@ -62,8 +62,16 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_LEARNING_PRIOR_STRENGTH": 20,
     "RETRY_EXPLORATION_SHARE": 0.05,
     "RETRY_LEARNING_WEEKDAY_BELOW": 0.85,
-    # Card-network limits (revtain/engine/network_rules.py); {} means the published defaults.
-    "NETWORK_LIMITS": {},
+    # Card-network limits (revtain/engine/network_rules.py), the published values: Visa 20
+    # merchant-initiated and 20 customer-initiated attempts per card in 30 days (counted apart),
+    # Mastercard 10 in 24 hours and 35 in 30 days. Any key of NetworkLimits may be set here.
+    "NETWORK_LIMITS": {
+        "visa_max_attempts": 20,
+        "visa_customer_max_attempts": 20,
+        "visa_window_days": 30,
+        "mastercard_max_attempts_24h": 10,
+        "mastercard_max_attempts_30d": 35,
+    },
     # The Revtain Test Gateway completes queued recoveries quickly (contract 10): seconds after
     # the failure. An empty list gives test clients the real smart plan.
     "TEST_GATEWAY_RETRY_LADDER": [10, 30, 60],

@@ -183,3 +183,34 @@ def test_unknown_tokens_are_404(client):
 def test_domain_verification_checks_dns(runner, merchant):
     result = runner.invoke(args=["domains", "verify", merchant.client_id])
     assert result.exit_code != 0 and "CNAME" in result.output
+
+
+def test_a_new_card_recharges_every_open_recovery_of_the_customer(app, client, headers, verified, receiver):
+    """Issue 10: the expired card waits for a new one; the new card pays it and the customer's other
+    open recovery (queued on another card) at once. The page's own charge is customer-initiated."""
+    from sqlalchemy import select
+
+    from revtain.models import Attempt
+
+    def report(token, code, amount):
+        return client.post("/api/recovery/execute", headers=headers, json={
+            "paymentMethodToken": token, "amount": amount, "originalDeclineCode": code,
+            "customerEmail": "jo@example.com"}).get_json()
+
+    waiting = report("pm_old_card", "expired_card", 4900)
+    queued = report("test_decline_insufficient_funds", "insufficient_funds", 1500)
+    assert waiting["recoveryState"] == "awaiting_card" and queued["recoveryState"] == "queued"
+    link = generate(client, headers)
+    form = client.get(page_path(link), headers={"Host": DOMAIN}).get_data(as_text=True)
+    r = client.post(page_path(link), headers={"Host": DOMAIN}, data={
+        "csrf": csrf_of(form), "number": "4111 1111 1111 1111", "expiry": "12/30", "cvc": "123"})
+    assert r.status_code == 200 and "went through" in r.get_data(as_text=True)
+    for tx in (waiting["transactionId"], queued["transactionId"]):
+        status = client.get(f"/api/recovery/status/{tx}", headers=headers).get_json()
+        assert status["status"] == "succeeded" and status["recoveryState"] == "succeeded"
+    with app.app_context():
+        charges = db.session.execute(select(Attempt).order_by(Attempt.created_at, Attempt.id)).scalars().all()
+        by_recovery = {a.recovery_id: a for a in charges if a.outcome == "approved"}
+        assert by_recovery[waiting["transactionId"]].initiator == "customer"
+        assert by_recovery[queued["transactionId"]].payment_method_token.startswith("tok_test_")
+        assert all(a.payment_method_token != "pm_old_card" for a in charges)  # the expired card: never

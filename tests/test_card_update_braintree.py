@@ -174,7 +174,7 @@ def test_a_failed_verification_is_explained_and_the_link_stays_usable(
     assert receiver.events() == []
     assert link_row(app, link).used_at is None
     recovery = recovery_row(app, queued["transactionId"])
-    assert (recovery.status, recovery.payment_method_token) == ("queued", OLD_TOKEN)
+    assert (recovery.status, recovery.payment_method_token) == ("awaiting_card", OLD_TOKEN)  # expired
     assert message_states(app, queued["transactionId"]) == [("pending", None), ("pending", None)]
 
     # another card with the same link works

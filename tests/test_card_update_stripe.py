@@ -225,7 +225,7 @@ def test_a_setup_intent_that_did_not_succeed_or_is_not_this_links_is_refused(
     assert receiver.events() == []
     assert link_row(app, link).used_at is None
     recovery = recovery_row(app, queued["transactionId"])
-    assert (recovery.status, recovery.payment_method_token) == ("queued", OLD_TOKEN)
+    assert (recovery.status, recovery.payment_method_token) == ("awaiting_card", OLD_TOKEN)  # expired
     assert message_states(app, queued["transactionId"]) == [("pending", None), ("pending", None)]
 
 

@@ -232,7 +232,8 @@ def test_steps_apply_to_their_decline_category(app, inbox):
     hard = execute(app, issued, code="expired_card", token="pm_h")
     soft = execute(app, issued, code="insufficient_funds", token="pm_s")
     auth = execute(app, issued, code="authentication_required", token="pm_a")  # blocked: needs the customer
-    fraud = execute(app, issued, code="stolen_card", token="pm_f")  # blocked for fraud: no email
+    fraud = execute(app, issued, code="fraudulent", token="pm_f")  # blocked for fraud: no email
+    stolen = execute(app, issued, code="stolen_card", token="pm_st")  # waits for a new card: asks
     no_email = execute(app, issued, code="expired_card", token="pm_n", email_to=None)
 
     def positions(recovery_id):
@@ -240,7 +241,7 @@ def test_steps_apply_to_their_decline_category(app, inbox):
             return sorted(db.session.get(Message, m.id).step.position for m in messages(app, recovery_id))
 
     assert positions(hard) == [2, 4] and positions(soft) == [1, 4] and positions(auth) == [3, 4]
-    assert positions(fraud) == [] and positions(no_email) == []
+    assert positions(fraud) == [] and positions(no_email) == [] and positions(stolen) == [2, 4]
     with app.app_context():  # scheduling again (queued again, then failed) adds nothing
         recovery = db.session.get(Recovery, hard)
         assert schedule_for(db.session.get(Client, issued.client_id), recovery, clock_now()) == []
@@ -248,6 +249,7 @@ def test_steps_apply_to_their_decline_category(app, inbox):
     sweep_dunning(app)
     subjects = sorted(m["Subject"] for m in inbox.received)
     assert subjects == ["Action needed: update your card for Acme Cloud",
+                        "Action needed: update your card for Acme Cloud",
                         "Please confirm your Acme Cloud payment of $49.00",
                         "Your Acme Cloud payment of $49.00 didn't go through"]
 
@@ -256,10 +258,19 @@ def test_quiet_hours_move_the_send_time(app, inbox):
     # 12:00 UTC is 08:00 in New York (EDT); 14 h later is 22:00 there, inside 21:00-08:00
     issued = setup_merchant(app, steps=((14, "new_card", "any"), (4, "new_card", "any")),
                             timezone="America/New_York")
-    execute(app, issued)
+    execute(app, issued, code="insufficient_funds")
     late, early = messages(app)
     assert late.send_at == datetime(2026, 3, 18, 12, tzinfo=UTC)  # 08:00 New York, the next morning
     assert early.send_at == T0 + timedelta(hours=4)  # 12:00 New York: not quiet
+
+
+def test_a_recovery_waiting_for_a_new_card_asks_for_one_at_once(app, inbox):
+    issued = setup_merchant(app, steps=((14, "new_card", "any"), (4, "new_card", "any")),
+                            timezone="America/New_York")
+    execute(app, issued, code="expired_card")  # no retry on an expired card: only a new one helps
+    late, early = messages(app)
+    assert early.send_at == T0  # the sequence starts now: its first message goes at once
+    assert late.send_at == T0 + timedelta(hours=10)
 
 
 def test_hold_while_retrying_waits_for_the_pending_retry(app, inbox):

@@ -63,14 +63,27 @@ def test_test_cards_succeed(client, headers, card):
     assert r.status_code == 200 and r.get_json()["success"] is True
 
 
-@pytest.mark.parametrize("code", ["insufficient_funds", "expired_card"])
+def test_expired_card_answers_202_and_waits_for_a_new_card(app, client, headers):
+    """The docs' test table: expired_card answers 202. Nothing is retried on the expired card."""
+    r = execute(client, headers, originalDeclineCode="expired_card")
+    assert r.status_code == 202
+    body = r.get_json()
+    assert body["success"] is False and body["status"] == "queued"
+    assert body["recommendedAction"] == "request_card_update" and body["nextRetryAt"] is None
+    assert body["recoveryState"] == "awaiting_card"
+    status = client.get(f"/api/recovery/status/{body['transactionId']}", headers=headers).get_json()
+    assert status["status"] == "unknown" and status["pending"] is False
+    assert status["recoveryState"] == "awaiting_card" and status["attemptCount"] == 0
+
+
+@pytest.mark.parametrize("code", ["insufficient_funds", "card_velocity_exceeded"])
 def test_queued_codes_answer_202(client, headers, code):
     r = execute(client, headers, originalDeclineCode=code)
     assert r.status_code == 202
     body = r.get_json()
     assert list(body) == ["success", "status", "message", "transactionId", "strategyUsed",
-                          "nextRetryAt", "recommendedAction"]
-    assert body["success"] is False and body["status"] == "queued"
+                          "nextRetryAt", "recommendedAction", "recoveryState"]
+    assert body["success"] is False and body["status"] == "queued" and body["recoveryState"] == "queued"
     assert body["strategyUsed"] == "smart_retry" and body["recommendedAction"] == "retry_later"
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", body["nextRetryAt"])
     status = client.get(f"/api/recovery/status/{body['transactionId']}", headers=headers).get_json()
@@ -89,10 +102,15 @@ def test_blocked_codes_answer_403_and_fire_recovery_blocked(app, client, headers
     run_jobs(app)
     (hook,) = receiver.wait_for(1)
     assert hook.json["event"] == "recovery.blocked"
-    expected = "request_card_update" if code == "authentication_required" else "manual_review"
+    # Lost, stolen and picked-up cards (and authentication) wait for a new card; only fraud is final.
+    new_card = code in ("authentication_required", "lost_card", "stolen_card", "pickup_card")
+    expected = "request_card_update" if new_card else "manual_review"
     assert hook.json["recommendedAction"] == expected
+    state = "awaiting_card" if new_card else "blocked"
+    assert body["recoveryState"] == state and hook.json["recoveryState"] == state
     status = client.get(f"/api/recovery/status/{body['transactionId']}", headers=headers).get_json()
     assert status["status"] == "blocked" and status["attemptCount"] == 0
+    assert status["recoveryState"] == state
 
 
 def test_gateway_timeout_is_retried_at_once(client, headers):
@@ -166,13 +184,20 @@ def test_a_declined_cascade_is_queued_for_a_smart_retry(client, headers):
     assert status["pending"] is True and status["recommendedAction"] == "retry_later"
 
 
-def test_a_never_retry_decline_from_the_gateway_ends_the_recovery(client, headers):
-    r = execute(client, headers, paymentMethodToken="test_decline_stolen_card",
+def test_a_fraud_decline_from_the_gateway_ends_the_recovery(client, headers):
+    r = execute(client, headers, paymentMethodToken="test_decline_fraudulent",
                 fallbackPaymentMethodTokens=["pm_would_work"])
     body = r.get_json()
     assert r.status_code == 200 and body["success"] is False
-    assert body["error"] == "stolen_card" and body["gatewaysAttempted"] == 1  # no other card tried
+    assert body["error"] == "fraudulent" and body["gatewaysAttempted"] == 1  # no other card tried
     assert body["recommendedAction"] == "manual_review"
+
+
+def test_a_stolen_card_from_the_gateway_is_not_tried_again_but_another_card_is(client, headers):
+    r = execute(client, headers, paymentMethodToken="test_decline_stolen_card",
+                fallbackPaymentMethodTokens=["pm_would_work"])
+    body = r.get_json()
+    assert r.status_code == 200 and body["success"] is True and body["gatewaysAttempted"] == 2
 
 
 def test_same_idempotency_key_twice_is_409(client, headers):

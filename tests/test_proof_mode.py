@@ -137,6 +137,7 @@ def test_a_held_out_payment_is_answered_at_once_and_never_charged_retried_or_dun
         "holdout",
         "revtainTransactionId",
         "idempotencyKey",
+        "recoveryState",  # our addition: "holdout"
         "eventId",
     ]
     assert hook.json["event"] == "recovery.holdout" and hook.json["clientId"] == proof_merchant.client_id

@@ -44,6 +44,13 @@ request is refused (400, or 404 for a transaction id in the path).
 **Rate limits.** execute 60, tokenize 10 and paywall-status 120 requests a minute per key; the
 developer tools 300 a minute per IP address. Over the limit: 429 with `retryAfter` and `Retry-After`.
 
+**Our additions to the published API** (optional; clients that send none behave as before):
+`networkDeclineCode`, `merchantAdviceCode` and `cardNetwork` (the first failure's network signals, on
+execute and predict/risk), `customerTimezone` and `customerCountry` (the customer's clock),
+`customerLocale`, `description` and `customerPhone` on execute; an unknown value is a 400 naming the
+field. `recoveryState` (the internal state, e.g. `awaiting_card`) on the status body, the execute
+answers and every recovery webhook, beside the documented `status`, whose values do not change.
+
 **Webhooks.** Outcomes reach your webhook URL as signed events (see *Webhooks*)."""
 
 TAGS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from ..engine.risk import accurate
-from ..recovery.prediction import predict_risk, record_outcome
+from ..recovery.prediction import NetworkSignals, predict_risk, record_outcome
 from . import bp
 from .auth import current_client, require_api_key
 from .errors import not_found, parse_json_body, validate
@@ -32,6 +32,7 @@ def risk():
     stored, prediction = predict_risk(
         current_client(), body.paymentMethodToken, body.amount, body.currency or "USD",
         body.scheduledDate,
+        NetworkSignals(body.networkDeclineCode, body.merchantAdviceCode, body.cardNetwork),
     )
     return jsonify(
         {

@@ -11,7 +11,8 @@ from ..clock import iso
 from ..engine.declines import action_reason
 from ..extensions import db
 from ..models import Recovery
-from ..models.recovery import FINAL_STATES, HOLDOUT, QUEUED, SUCCEEDED
+from ..models.recovery import AWAITING_CARD, FINAL_STATES, HOLDOUT, QUEUED, SUCCEEDED
+from ..recovery.judged import first, latest
 from ..recovery.start import ExecuteInput, Started, start
 from ..webhooks.payloads import BLOCKED_MESSAGE, HOLDOUT_MESSAGE
 from . import bp
@@ -37,7 +38,12 @@ VELOCITY_MESSAGE = "A recovery attempt for this card and amount was already made
 
 
 def public_status(recovery: Recovery) -> str:
-    """The documented enum: queued or in-flight recoveries report ``unknown`` (Decision 2)."""
+    """The documented enum: queued or in-flight recoveries report ``unknown`` (Decision 2). One
+    waiting for a new card reports ``blocked`` when its decline is one the contract calls blocked
+    (its execute answered 403), else ``unknown``; ``recoveryState`` names the state itself."""
+    if recovery.status == AWAITING_CARD:
+        blocked = latest(recovery).handling == "block" or first(recovery).handling == "block"
+        return "blocked" if blocked else "unknown"
     return recovery.status if recovery.status in FINAL_STATES else "unknown"
 
 
@@ -121,6 +127,9 @@ def execute():
             customer_timezone=body.customerTimezone,
             customer_country=body.customerCountry,
             customer_phone=body.customerPhone,
+            network_decline_code=body.networkDeclineCode,
+            merchant_advice_code=body.merchantAdviceCode,
+            card_network=body.cardNetwork,
         ),
     )
     status, payload = _execute_response(started)
@@ -142,6 +151,7 @@ def _execute_response(started: Started) -> tuple[int, dict[str, Any]]:
             "declineCode": recovery.last_decline_code,
             "action": "blocked",
             "transactionId": recovery.id,
+            "recoveryState": recovery.status,
         }
     if started.kind == "holdout":
         return 200, holdout_body(recovery)
@@ -156,6 +166,19 @@ def _execute_response(started: Started) -> tuple[int, dict[str, Any]]:
             "nextRetryAt": iso(recovery.next_attempt_at),
             "recommendedAction": "monitor",
         }
+    if started.kind == "awaiting_card":
+        # The docs' test table: expired_card answers 202. No retry on this card: Revtain waits
+        # for the customer's new card, which its dunning asks for at once.
+        return 202, {
+            "success": False,
+            "status": "queued",
+            "message": "The card cannot be charged as it is; waiting for the customer's new card.",
+            "transactionId": recovery.id,
+            "strategyUsed": recovery.strategy_used or "awaiting_card",
+            "nextRetryAt": None,
+            "recommendedAction": "request_card_update",
+            "recoveryState": recovery.status,
+        }
     if started.kind == "queued":
         return 202, {
             "success": False,
@@ -165,6 +188,7 @@ def _execute_response(started: Started) -> tuple[int, dict[str, Any]]:
             "strategyUsed": "smart_retry",
             "nextRetryAt": iso(recovery.next_attempt_at),
             "recommendedAction": "retry_later",
+            "recoveryState": recovery.status,
         }
     recovered = started.kind == "recovered"
     body: dict[str, Any] = {
@@ -224,6 +248,7 @@ def status_body(recovery: Recovery) -> dict[str, Any]:
         body["nextRetryAt"] = iso(recovery.next_attempt_at)
     body["isSimulated"] = recovery.is_simulated
     body["holdout"] = recovery.status == HOLDOUT  # Proof Mode's control group: never charged
+    body["recoveryState"] = recovery.status  # our addition: the internal state
     return body
 
 

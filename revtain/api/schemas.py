@@ -97,6 +97,73 @@ class _Request(BaseModel):
 
 DESCRIPTION_MAX_LENGTH = 200
 LOCALE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
+# -- the first failure's network signals (our additions, issue 10) ---------------------------------
+
+
+def _network_decline_code(value: str | None) -> str | None:
+    from ..engine.declines import NETWORK, lookup
+    from ..engine.network_rules import VISA_CATEGORY_1, normalise_network_code
+
+    code = normalise_network_code(value)
+    if code is None:
+        return None
+    if code not in VISA_CATEGORY_1 and not lookup(NETWORK, code).known:
+        raise ValueError("is not a known network (ISO 8583) response code, e.g. 05, 51 or 54")
+    return code
+
+
+def _merchant_advice_code(value: str | None) -> str | None:
+    from ..engine.declines import advice
+    from ..engine.network_rules import normalise_advice_code
+
+    code = normalise_advice_code(value)
+    if code is None:
+        return None
+    if advice(code) is None:
+        raise ValueError(
+            "is not a known Mastercard Merchant Advice Code (01, 02, 03, 21, 24-30) or Stripe "
+            "advice_code (try_again_later, do_not_try_again, confirm_card_data)"
+        )
+    return code
+
+
+CARD_NETWORKS = ("visa", "mastercard", "amex", "discover", "jcb")
+
+
+def _card_network(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = value.strip().lower()
+    if name not in CARD_NETWORKS:
+        raise ValueError(f"must be one of {', '.join(CARD_NETWORKS)}")
+    return name
+
+
+NetworkDeclineCode = Annotated[
+    str | None,
+    Field(max_length=8, description=(
+        "Our addition: the card network's response code (ISO 8583, e.g. 51, 05, 54) of the failed "
+        "payment. Visa Category 1 codes (e.g. 04, 41, 43, 46) mean Revtain never retries the card."
+    ), examples=["51"]),
+    AfterValidator(_network_decline_code),
+]
+MerchantAdviceCode = Annotated[
+    str | None,
+    Field(max_length=32, description=(
+        "Our addition: the Mastercard Merchant Advice Code (01, 02, 03, 21, 24-30) or Stripe "
+        "advice_code of the failed payment. 03 and 21 (and do_not_try_again) mean no retry at all; "
+        "24-30 set the earliest retry (1 hour to 10 days)."
+    ), examples=["24"]),
+    AfterValidator(_merchant_advice_code),
+]
+CardNetworkField = Annotated[
+    str | None,
+    Field(max_length=16, description=(
+        "Our addition: the card's network (visa, mastercard, amex, discover, jcb). Chooses the "
+        "network's retry budget; when absent, the network of binPrefix, else every budget."
+    ), examples=["visa"]),
+    AfterValidator(_card_network),
+]
 
 
 class ExecuteRequest(_Request):
@@ -134,6 +201,9 @@ class ExecuteRequest(_Request):
     )] = None
     # For SMS dunning steps (opt-in per merchant): the customer's mobile number in E.164.
     customerPhone: Annotated[str | None, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] = None
+    networkDeclineCode: NetworkDeclineCode = None
+    merchantAdviceCode: MerchantAdviceCode = None
+    cardNetwork: CardNetworkField = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)
@@ -219,6 +289,17 @@ class PaywallQuery(_Request):
 
 RecommendedAction = Literal["request_card_update", "retry_later", "manual_review", "monitor"]
 
+RECOVERY_STATES = (
+    "processing", "queued", "awaiting_card", "unknown", "succeeded", "failed", "blocked", "holdout"
+)
+RecoveryState = Annotated[
+    Literal[RECOVERY_STATES],  # type: ignore[valid-type]
+    Field(description=(
+        "Our addition: the recovery's internal state beside the documented status enum, e.g. "
+        "awaiting_card (no retry on this card: waiting for the customer's new card)."
+    )),
+]
+
 
 class Ai(BaseModel):
     score: float = Field(ge=0, le=100)
@@ -250,6 +331,7 @@ class Queued(BaseModel):
     strategyUsed: str
     nextRetryAt: str | None
     recommendedAction: RecommendedAction
+    recoveryState: RecoveryState | None = None
 
 
 class Holdout(BaseModel):
@@ -323,6 +405,7 @@ class Blocked(BaseModel):
     declineCode: str
     action: Literal["blocked"]
     transactionId: str
+    recoveryState: RecoveryState | None = None
 
 
 class Duplicate(BaseModel):
@@ -359,6 +442,7 @@ class Status(BaseModel):
     nextRetryAt: str | None = None
     isSimulated: bool
     holdout: bool = Field(description="Proof Mode's control group: Revtain never charges it")
+    recoveryState: RecoveryState
 
 
 class PaywallStatus(BaseModel):
@@ -482,6 +566,9 @@ class RiskRequest(_Request):
     scheduledDate: AwareDatetime | None = Field(
         default=None, description="ISO 8601 time of the scheduled charge, with a time zone"
     )
+    networkDeclineCode: NetworkDeclineCode = None
+    merchantAdviceCode: MerchantAdviceCode = None
+    cardNetwork: CardNetworkField = None
 
     _check_currency = field_validator("currency")(_currency)
     _check_amount = field_validator("amount")(_amount)

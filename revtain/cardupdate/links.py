@@ -18,12 +18,12 @@ from sqlalchemy import select, update
 from ..clock import now as clock_now
 from ..extensions import db
 from ..models import CardUpdateLink, Client, Recovery
-from ..models.recovery import FAILED, QUEUED
+from ..models.recovery import AWAITING_CARD, FAILED, QUEUED
 from ..queues import enqueue_deliveries
-from ..recovery.new_card import NewCardKind, card_updated_event, take_new_card
+from ..recovery.new_card import NewCardKind, card_updated_event, recharge_customer, take_new_card
 
 PATH = "/api/recovery/update-card/"
-REOPENABLE = (QUEUED, FAILED)
+REOPENABLE = (QUEUED, FAILED, AWAITING_CARD)
 CARD_UPDATED = "card_updated"
 
 
@@ -142,8 +142,12 @@ def complete(link: CardUpdateLink, new_token: str, brand: str | None, last4: str
     kind: NewCardKind | None = None
     if recovery is not None:
         link.recovery_id = recovery.id
-        kind, delivery = take_new_card(client, recovery, new_token, now, trigger=CARD_UPDATED)
+        old_token = recovery.payment_method_token
+        # The customer is on the page: a customer-initiated charge (Visa counts those apart).
+        kind, delivery = take_new_card(client, recovery, new_token, now, trigger=CARD_UPDATED,
+                                       initiator="customer")
         deliveries.append(delivery)
+        deliveries += recharge_customer(client, recovery, old_token, new_token, now, CARD_UPDATED)
     db.session.commit()
     enqueue_deliveries(deliveries)
     return Completed(link, recovery, kind)

@@ -40,11 +40,11 @@ from ..gateways.platforms import (
 from ..models import Client, ConnectorAccount, ConnectorEvent, OrganicSuccess, Recovery
 from ..models.connector import CARD_UPDATED, FAILED, IGNORED, PAYMENT_FAILED, PAYMENT_SUCCEEDED, PROCESSED
 from ..models.connector import RECEIVED as EVENT_RECEIVED
+from ..models.recovery import AWAITING_CARD, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from ..models.recovery import FAILED as RECOVERY_FAILED
-from ..models.recovery import PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
 from ..queues import enqueue_deliveries
 from ..recovery import finish, proof_mode
-from ..recovery.new_card import PLATFORM_RETRIES, card_updated_event, take_new_card
+from ..recovery.new_card import PLATFORM_RETRIES, card_updated_event, recharge_customer, take_new_card
 from ..recovery.start import ExecuteInput, start
 from . import MODULES, accounts
 from .base import BadPayload
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 # When an event that could not be processed is tried again (seconds after each try).
 RETRY_AFTER_SECONDS = (30, 120, 600, 3600, 21600)
-REOPENABLE = (QUEUED, RECOVERY_FAILED)
+REOPENABLE = (QUEUED, RECOVERY_FAILED, AWAITING_CARD)
 TRIGGER_CARD_UPDATED = "card_updated"
 
 
@@ -127,6 +127,7 @@ def _payment_failed(client: Client, account: ConnectorAccount, event: ConnectorE
     started = start(client, ExecuteInput(
         payment_method_token=token, amount=fact.amount, currency=fact.currency.upper(),
         original_decline_code=fact.decline_code, idempotency_key=key, customer_email=fact.customer_email,
+        network_decline_code=fact.network_decline_code, merchant_advice_code=fact.advice_code,
         source=event.platform, source_ref=fact.invoice_ref, source_customer=fact.customer_ref,
         watch_only=not account.stop_platform_retries,
         customer_country=platform_country(fact.customer_country),
@@ -158,8 +159,10 @@ def _card_updated(client: Client, event: ConnectorEvent, fact: CardUpdated) -> s
         return _later(event, "a charge of this recovery is in flight")
     now = clock_now()
     deliveries = [card_updated_event(client, recovery.payment_method_token, fact.token, recovery, now)]
+    old_token = recovery.payment_method_token
     kind, delivery = take_new_card(client, recovery, fact.token, now, trigger=TRIGGER_CARD_UPDATED)
     deliveries.append(delivery)
+    deliveries += recharge_customer(client, recovery, old_token, fact.token, now, TRIGGER_CARD_UPDATED)
     outcome = "card_updated_platform_retries" if kind == PLATFORM_RETRIES else f"retried_{kind}"
     return _finish(event, PROCESSED, outcome=outcome, recovery_id=recovery.id, deliveries=deliveries)
 

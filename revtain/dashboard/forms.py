@@ -32,7 +32,16 @@ from wtforms.validators import (
 )
 
 from ..brand_colors import brand_color_problem
-from ..models.recovery import BLOCKED, FAILED, HOLDOUT, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from ..models.recovery import (
+    AWAITING_CARD,
+    BLOCKED,
+    FAILED,
+    HOLDOUT,
+    PROCESSING,
+    QUEUED,
+    SUCCEEDED,
+    UNKNOWN,
+)
 from ..models.user import ROLES
 from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -49,7 +58,7 @@ def _choices(pairs) -> list:
 
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-STATUSES = (PROCESSING, QUEUED, SUCCEEDED, FAILED, BLOCKED, UNKNOWN, HOLDOUT)
+STATUSES = (PROCESSING, QUEUED, AWAITING_CARD, SUCCEEDED, FAILED, BLOCKED, UNKNOWN, HOLDOUT)
 
 
 def _strip(value):

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..engine.declines import classify
 from ..extensions import db
 from ..models import Client, Recovery
 from ..models.dunning import (
@@ -26,7 +25,8 @@ from ..models.dunning import (
     DunningSequence,
     Message,
 )
-from ..models.recovery import BLOCKED, FAILED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from ..models.recovery import AWAITING_CARD, BLOCKED, FAILED, PROCESSING, QUEUED, SUCCEEDED, UNKNOWN
+from ..recovery.judged import latest
 from .optout import is_unsubscribed
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,18 @@ def dunning_by_email(client: Client) -> bool:
 
 
 def decline_category(recovery: Recovery) -> str:
-    return classify(recovery.last_decline_code or recovery.original_decline_code).category
+    """The category whose dunning steps apply; a lost or stolen card that waits for a new one is
+    asked for it like any other card that cannot be charged (hard)."""
+    judged = latest(recovery)
+    return "hard" if judged.needs_new_card and judged.category == "fraud" else judged.category
 
 
 def blocked_for_fraud(recovery: Recovery) -> bool:
     """Blocked because it looks like fraud (manual review), not because it needs the customer
-    (a new card, authentication): no email then."""
-    if decline_category(recovery) == "fraud":
+    (a new card, authentication, a lost or stolen card): no email then."""
+    if recovery.status == AWAITING_CARD:
+        return False
+    if latest(recovery).action == "block":
         return True
     return recovery.status == BLOCKED and recovery.recommended_action != "request_card_update"
 
@@ -140,6 +145,10 @@ def schedule_for(client: Client, recovery: Recovery, now: datetime) -> list[Mess
         select(Message.step_id).where(Message.recovery_id == recovery.id)
     ).scalars())
     failed_at = recovery.created_at or now
+    if recovery.status == AWAITING_CARD and sequence.steps:
+        # Only a new card can pay: the sequence starts now, its first message asks at once.
+        first_delay = min(step.delay_hours for step in sequence.steps)
+        failed_at = now - timedelta(hours=first_delay)
     added = []
     addresses = {EMAIL: email_address(client, recovery), SMS: phone_number(client, recovery)}
     for step in sequence.steps:

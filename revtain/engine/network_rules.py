@@ -7,9 +7,10 @@ recoveries. Three kinds of rule apply:
   (or Stripe's ``do_not_try_again``), or one of our catalogue's ``block`` decline codes on any past
   attempt means no attempt may ever be made on this card with the same credentials;
 * advice floors: MAC 24-30 forbid an attempt before a fixed delay after the decline that carried it;
-* attempt budgets over rolling windows: Visa 15 per 30 days; Mastercard 10 per 24 hours and 35 per
-  30 days. Amex, Discover and JCB publish no per-card cap and get the Visa budget. A card whose
-  network is unknown gets every budget (Visa and Mastercard), the strictest reading.
+* attempt budgets over rolling windows: Visa 20 per 30 days, merchant-initiated and
+  customer-initiated attempts counted apart (Visa's rule since 2025); Mastercard 10 per 24 hours and
+  35 per 30 days over all attempts. Amex, Discover and JCB publish no per-card cap and get the
+  Visa budget. A card whose network is unknown gets every budget (Visa and Mastercard), the strictest reading.
 
 Codes mean what they say whichever network reported them: a response code or advice code is
 honoured on any network, only the budgets depend on the network. Every rule only ever relaxes as
@@ -29,6 +30,10 @@ from typing import Any, Literal
 from .declines import classify, normalise
 
 AttemptOutcome = Literal["approved", "declined", "error", "unknown"]
+# Who started an attempt: the merchant (every retry Revtain makes, the reported renewal) or the
+# customer (a charge while they are present, e.g. on the card-update page). Visa counts them apart.
+Initiator = Literal["merchant", "customer"]
+INITIATORS: tuple[Initiator, ...] = ("merchant", "customer")
 
 # Visa Category 1 "issuer will never approve" response codes (lists vary slightly by acquirer).
 VISA_CATEGORY_1: frozenset[str] = frozenset(
@@ -83,9 +88,15 @@ class PastAttempt:
     decline_code: str | None = None  # canonical (catalogue) decline code
     network_code: str | None = None  # network / ISO 8583 response code
     advice_code: str | None = None  # Mastercard Merchant Advice Code (or Stripe advice_code)
+    initiator: Initiator = "merchant"
+    # The attempt's judgement (``judgement.judge``), stored when it was made: why these credentials
+    # may never be charged again, or "" when they may. None for rows judged before it was stored.
+    never_reason: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", _aware(self.at, "PastAttempt.at"))
+        if self.initiator not in INITIATORS:
+            object.__setattr__(self, "initiator", "merchant")
         object.__setattr__(self, "decline_code", normalise(self.decline_code))
         object.__setattr__(self, "network_code", normalise_network_code(self.network_code))
         object.__setattr__(self, "advice_code", normalise_advice_code(self.advice_code))
@@ -101,10 +112,11 @@ CardHistory = tuple[PastAttempt, ...]
 
 @dataclass(frozen=True)
 class NetworkLimits:
-    # Visa: reattempts per card in a rolling window. Since May 2025 Visa's limit is 20 in 30 days,
-    # counted separately for customer- and merchant-initiated payments; 15 is the older, stricter
-    # figure and what we default to.
-    visa_max_attempts: int = 15
+    # Visa: reattempts per card in a rolling window. Since 2025 Visa's limit is 20 in 30 days,
+    # counted separately for merchant-initiated and customer-initiated payments (the published
+    # values; app config ``NETWORK_LIMITS`` sets them).
+    visa_max_attempts: int = 20  # merchant-initiated
+    visa_customer_max_attempts: int = 20  # customer-initiated, counted apart
     visa_window_days: float = 30.0
     # Mastercard excessive attempts: 10 in 24 hours, 35 in 30 days.
     mastercard_max_attempts_24h: int = 10
@@ -114,7 +126,8 @@ class NetworkLimits:
     advice_retry_after_hours: tuple[tuple[str, float], ...] = ADVICE_RETRY_AFTER_HOURS
 
     def __post_init__(self) -> None:
-        for name in ("visa_max_attempts", "mastercard_max_attempts_24h", "mastercard_max_attempts_30d"):
+        for name in ("visa_max_attempts", "visa_customer_max_attempts", "mastercard_max_attempts_24h",
+                     "mastercard_max_attempts_30d"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
             object.__setattr__(self, name, int(getattr(self, name)))
@@ -154,6 +167,7 @@ class NetworkLimits:
         """The inverse of :meth:`from_dict` (JSON-friendly)."""
         return {
             "visa_max_attempts": self.visa_max_attempts,
+            "visa_customer_max_attempts": self.visa_customer_max_attempts,
             "visa_window_days": self.visa_window_days,
             "mastercard_max_attempts_24h": self.mastercard_max_attempts_24h,
             "mastercard_max_attempts_30d": self.mastercard_max_attempts_30d,
@@ -162,12 +176,16 @@ class NetworkLimits:
             "advice_retry_after_hours": dict(self.advice_retry_after_hours),
         }
 
-    def budgets(self, network: str) -> tuple[tuple[str, int, timedelta], ...]:
-        """(rule name, max attempts, rolling window) that apply to a card of this network."""
-        visa = ("visa_30d_limit", self.visa_max_attempts, timedelta(days=self.visa_window_days))
+    def budgets(
+        self, network: str, initiator: Initiator = "merchant"
+    ) -> tuple[tuple[str, int, timedelta, Initiator | None], ...]:
+        """(rule name, max attempts, rolling window, the initiator whose attempts count or None for
+        all) that apply to an attempt of ``initiator`` on a card of this network."""
+        visa_max = self.visa_max_attempts if initiator == "merchant" else self.visa_customer_max_attempts
+        visa = ("visa_30d_limit", visa_max, timedelta(days=self.visa_window_days), initiator)
         mastercard = (
-            ("mastercard_24h_limit", self.mastercard_max_attempts_24h, timedelta(hours=24)),
-            ("mastercard_30d_limit", self.mastercard_max_attempts_30d, timedelta(days=30)),
+            ("mastercard_24h_limit", self.mastercard_max_attempts_24h, timedelta(hours=24), None),
+            ("mastercard_30d_limit", self.mastercard_max_attempts_30d, timedelta(days=30), None),
         )
         network = (network or "unknown").strip().lower()
         if network == "mastercard":
@@ -187,7 +205,10 @@ class Verdict:
 
 
 def never_reason(attempt: PastAttempt, limits: NetworkLimits) -> str | None:
-    """Why this past attempt forbids any further attempt on the card, or None."""
+    """Why this past attempt forbids any further attempt on the card, or None. The reason judged when
+    the attempt was made wins; older rows are judged from their codes."""
+    if attempt.never_reason is not None:
+        return attempt.never_reason or None
     if attempt.network_code in limits.never_network_codes:
         return f"visa_category_1:{attempt.network_code}"
     if attempt.advice_code in limits.never_advice_codes:
@@ -210,9 +231,13 @@ def _window_frees_at(times: list[datetime], limit: int, window: timedelta, now: 
 
 
 def verdict(
-    network: str, history: Iterable[PastAttempt], now: datetime, limits: NetworkLimits | None = None
+    network: str,
+    history: Iterable[PastAttempt],
+    now: datetime,
+    limits: NetworkLimits | None = None,
+    initiator: Initiator = "merchant",
 ) -> Verdict:
-    """May Revtain charge this card at ``now``; if not, from when (or never)."""
+    """May Revtain make an attempt of ``initiator`` on this card at ``now``; if not, from when (or never)."""
     limits = limits or NetworkLimits()
     now = _aware(now, "now")
     attempts = sorted(history, key=lambda a: a.at)
@@ -228,8 +253,8 @@ def verdict(
             floor = attempt.at + timedelta(hours=floors[attempt.advice_code])
             if floor > earliest:
                 earliest, binding = floor, f"advice_code:{attempt.advice_code}"
-    counted = [a.at for a in attempts if a.reached_network]
-    for name, limit, window in limits.budgets(network):
+    for name, limit, window, counts in limits.budgets(network, initiator):
+        counted = [a.at for a in attempts if a.reached_network and counts in (None, a.initiator)]
         frees = _window_frees_at(counted, limit, window, now)
         if frees > earliest:
             earliest, binding = frees, name

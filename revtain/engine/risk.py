@@ -29,6 +29,10 @@ class RiskFacts:
     amount_major_units: float
     local_time: datetime  # the charge's time in the customer's zone
     on_payday: bool  # Friday, 1st, 15th, month end or the billing-cycle day
+    # The card-network rules for this card at the charge's time (its latest decline's judgement,
+    # the request's network signals): why it may never be charged, or how long until it may.
+    never_reason: str | None = None
+    network_wait_hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,19 @@ def predict(facts: RiskFacts) -> RiskPrediction:
         factors.append("payday_window")
         notes.append("The charge falls on a payday window.")
     score = round(100 * odds / (1 + odds), 1)
+    if facts.never_reason:  # a network rule forbids the charge: it cannot succeed and must not run
+        return RiskPrediction(
+            risk_score=100.0, confidence=100,
+            reasoning=f"The card network forbids another attempt on this card ({facts.never_reason}).",
+            factors=[*factors, "network_do_not_retry"], recommendation="block",
+        )
+    if facts.network_wait_hours > 0:
+        factors.append("network_retry_after")
+        notes.append(f"The card network asks to wait {facts.network_wait_hours:g} more hours.")
+        return RiskPrediction(
+            risk_score=max(score, 60.0), confidence=facts.assessment.confidence,
+            reasoning=" ".join(notes), factors=factors, recommendation="delay",
+        )
     return RiskPrediction(
         risk_score=score,
         confidence=facts.assessment.confidence,

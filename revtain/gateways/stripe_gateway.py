@@ -21,6 +21,7 @@ from typing import Any
 
 import stripe
 
+from ..engine.network_rules import NEVER_ADVICE_CODES, normalise_advice_code
 from .base import ChargeRequest, ChargeResult, credentials_object
 from .card_setup import (
     CardForm,
@@ -319,10 +320,20 @@ def _decline(error: Any, intent_id: str | None, *, action_required: bool = False
         "declined",
         transaction_id=intent_id,
         decline_code=decline_code,
-        advice_code=getattr(error, "advice_code", None),
+        advice_code=stripe_advice(error),
         network_code=getattr(error, "network_decline_code", None),
         message=getattr(error, "message", None),
     )
+
+
+def stripe_advice(error: Any) -> str | None:
+    """Stripe's own ``advice_code`` or the network's ``network_advice_code`` (Mastercard's MAC),
+    the stricter: a network never-retry code, Stripe's do_not_try_again, the network's, Stripe's."""
+    get = error.get if isinstance(error, dict) else lambda name: getattr(error, name, None)
+    network, own = get("network_advice_code") or None, get("advice_code") or None
+    if network and normalise_advice_code(network) in NEVER_ADVICE_CODES:
+        return network
+    return own if own == "do_not_try_again" else network or own
 
 
 def _result_from_intent(intent: Any) -> ChargeResult:

@@ -44,6 +44,7 @@ class Recovery(db.Model):
         # The paywall matches customers' emails case-insensitively.
         Index("ix_recoveries_client_email_lower", "client_id", text("lower(customer_email)")),
         Index("ix_recoveries_source", "client_id", "source", "source_customer"),
+        Index("ix_recoveries_reported_card", "client_id", "reported_token", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
@@ -63,6 +64,11 @@ class Recovery(db.Model):
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
     customer_country: Mapped[str | None] = mapped_column(String(2))
     payment_method_type: Mapped[str | None] = mapped_column(String(32))
+    # The card the reported failure was on (``payment_method_token`` changes with a new card): the
+    # card-network rules count that failure on it (``recovery.card_rules``).
+    reported_token: Mapped[str | None] = mapped_column(String(512))
+    # The card's network as the merchant said (``cardNetwork``) or its BIN shows; None: unknown.
+    card_network: Mapped[str | None] = mapped_column(String(16))
     fallback_tokens: Mapped[list] = mapped_column(JSON, default=list)
     # A recovery started by a billing-platform connector: the platform, its invoice (Braintree: the
     # subscription) and its customer. None for recoveries reported through the API.
@@ -81,6 +87,8 @@ class Recovery(db.Model):
     recommended_action: Mapped[str | None] = mapped_column(String(32))
     gateway_transaction_id: Mapped[str | None] = mapped_column(String(255))
     ai: Mapped[dict | None] = mapped_column(JSON)
+    # The latest decline, judged once (``engine.judgement.Judgement.as_json``): later steps read it.
+    judgement: Mapped[dict | None] = mapped_column(JSON)
 
     # Future work is a row: the scheduler enqueues the retry when this is due.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -126,6 +134,12 @@ class Attempt(db.Model):
     decline_code: Mapped[str | None] = mapped_column(String(64))
     network_code: Mapped[str | None] = mapped_column(String(8))
     advice_code: Mapped[str | None] = mapped_column(String(32))
+    # The decline's judgement (``engine.judgement``), made once when the answer came in.
+    category: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str | None] = mapped_column(String(16))  # retry | new_credentials | block
+    never_reason: Mapped[str | None] = mapped_column(String(96))  # "" when it may be retried
+    card_network: Mapped[str | None] = mapped_column(String(16))
+    initiator: Mapped[str | None] = mapped_column(String(8))  # merchant | customer
     gateway_transaction_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from ..engine import bins
 from ..engine.card_networks import Network, network_for_bin
-from ..engine.network_rules import NetworkLimits, PastAttempt, Verdict, verdict
+from ..engine.network_rules import Initiator, NetworkLimits, PastAttempt, Verdict, verdict
 from ..extensions import db
-from ..models import Attempt
+from ..models import Attempt, Recovery
 
 # Longer than every rolling window (30 days) and every "do not retry" period (30 days).
 HISTORY_DAYS = 60
@@ -29,16 +29,35 @@ def card_history(client_id: str, token: str, now: datetime) -> tuple[PastAttempt
     rows = db.session.execute(
         select(
             Attempt.created_at, Attempt.outcome, Attempt.decline_code, Attempt.network_code,
-            Attempt.advice_code,
+            Attempt.advice_code, Attempt.initiator, Attempt.never_reason,
         ).where(
             Attempt.client_id == client_id,
             Attempt.payment_method_token == token,
             Attempt.created_at >= now - timedelta(days=HISTORY_DAYS),
         )
     ).all()
-    return tuple(
-        PastAttempt(at=at, outcome=outcome, decline_code=code, network_code=network, advice_code=advice)
-        for at, outcome, code, network, advice in rows
+    reported = db.session.execute(
+        select(Recovery.created_at, Recovery.judgement).where(
+            Recovery.client_id == client_id,
+            Recovery.reported_token == token,
+            Recovery.created_at >= now - timedelta(days=HISTORY_DAYS),
+        )
+    ).all()
+    return tuple(reported_failure(at, judgement) for at, judgement in reported if judgement) + tuple(
+        PastAttempt(at=at, outcome=outcome, decline_code=code, network_code=network, advice_code=advice,
+                    initiator=initiator or "merchant", never_reason=never)
+        for at, outcome, code, network, advice, initiator, never in rows
+    )
+
+
+def reported_failure(at: datetime, judgement: dict) -> PastAttempt:
+    """The failure a merchant reported (its recovery's first judgement) as an attempt on the card: it
+    counts for the budgets and its never-retry and advice codes hold like a gateway's."""
+    first = judgement.get("first") or {}
+    return PastAttempt(
+        at=at, outcome="declined", decline_code=(first.get("decline") or {}).get("code"),
+        network_code=first.get("network_code"), advice_code=first.get("advice_code"),
+        never_reason=first.get("never_reason") or "",
     )
 
 
@@ -53,7 +72,16 @@ def card_network(bin_prefix: str | None) -> Network:
         return network_for_bin(bin_prefix)
 
 
-def card_verdict(client_id: str, token: str, bin_prefix: str | None, now: datetime) -> Verdict:
-    """``bin_prefix`` names the network of the primary card; other tokens are of unknown network,
-    which gets the strictest budgets."""
-    return verdict(card_network(bin_prefix), card_history(client_id, token, now), now, limits())
+def card_verdict(
+    client_id: str,
+    token: str,
+    bin_prefix: str | None,
+    now: datetime,
+    *,
+    network: str | None = None,
+    initiator: Initiator = "merchant",
+) -> Verdict:
+    """``network`` (the merchant's ``cardNetwork``), else ``bin_prefix``, names the network of the
+    primary card; other tokens are of unknown network, which gets the strictest budgets."""
+    known = network if network and network != "unknown" else card_network(bin_prefix)
+    return verdict(known, card_history(client_id, token, now), now, limits(), initiator)

@@ -16,12 +16,15 @@ from typing import Literal
 from sqlalchemy import select
 
 from ..crypto import decrypt
-from ..engine.declines import Decline, classify_result, normalise
+from ..engine.declines import normalise
+from ..engine.judgement import Judgement, judge
+from ..engine.network_rules import Initiator
 from ..extensions import db
 from ..gateways import ChargeRequest, ChargeResult, Gateway, for_name
 from ..gateways.platforms import DECLINE_GATEWAYS, for_platform
 from ..models import Attempt, Client, ConnectorAccount, Recovery
-from .card_rules import card_verdict
+from .card_rules import card_verdict, limits
+from .judged import attempt_fields, remember
 
 CascadeOutcome = Literal["approved", "declined", "error", "unknown", "deferred"]
 
@@ -30,7 +33,7 @@ CascadeOutcome = Literal["approved", "declined", "error", "unknown", "deferred"]
 class CascadeResult:
     outcome: CascadeOutcome  # deferred: the network rules allowed no card to be charged now
     last: ChargeResult | None
-    decline: Decline | None = None  # what the last answer means, advice and network codes included
+    decline: Judgement | None = None  # the last answer judged, advice and network codes included
 
     @property
     def approved(self) -> bool:
@@ -101,12 +104,14 @@ def token_usable(gateway: str, token: str) -> bool:
     return True
 
 
-def decline_of(gateway: str, result: ChargeResult) -> Decline:
+def decline_of(gateway: str, result: ChargeResult, network: str | None = None) -> Judgement:
+    """A gateway's answer judged once (``network``: the card's network, when known)."""
     kind = gateway.partition(BACKUP_MARK)[0]
     if kind.startswith(PLATFORM_MARK):
         platform = kind.removeprefix(PLATFORM_MARK)
         kind = DECLINE_GATEWAYS.get(platform, platform)
-    return classify_result(kind, result.decline_code, result.network_code, result.advice_code)
+    return judge(result.decline_code, gateway=kind, network_code=result.network_code,
+                 advice_code=result.advice_code, network=network, limits=limits())
 
 
 def plan(client: Client, recovery: Recovery, first_strategy: str) -> list[Step]:
@@ -128,24 +133,33 @@ def run(
     recovery: Recovery,
     first_strategy: str,
     now: datetime,
+    initiator: Initiator = "merchant",
     *,
     release_during_calls: bool = False,
 ) -> CascadeResult:
-    """``release_during_calls`` (scheduled work, whose row is claimed): commit before each gateway
-    call, so no database connection is held while the gateway answers."""
+    """``initiator``: who starts these charges (the customer on the card-update page, else the
+    merchant); Visa counts their attempts apart. ``release_during_calls`` (scheduled work, whose
+    row is claimed): commit before each gateway call, so no database connection is held while the
+    gateway answers."""
     result: ChargeResult | None = None
+    decline: Judgement | None = None
     failed_gateways: set[str] = set()
+    dead_tokens = tokens_needing_new_credentials(recovery)
     for step in plan(client, recovery, first_strategy):
-        if step.gateway in failed_gateways:
+        if step.gateway in failed_gateways or step.token in dead_tokens:
             continue
-        bin_prefix = recovery.bin_prefix if step.token == recovery.payment_method_token else None
-        if not card_verdict(client.id, step.token, bin_prefix, now).allowed_now:
+        primary = step.token == recovery.payment_method_token
+        bin_prefix = recovery.bin_prefix if primary else None
+        network = recovery.card_network if primary else None
+        verdict = card_verdict(client.id, step.token, bin_prefix, now, network=network, initiator=initiator)
+        if not verdict.allowed_now:
             continue
         try:
             gateway = gateway_named(client, step.gateway)
         except GatewayUnavailable:
             failed_gateways.add(step.gateway)
             result = ChargeResult("error", decline_code="gateway_config_error")
+            decline = None
             continue
         seq = recovery.attempt_count + 1
         key = f"{recovery.id}-{seq}"
@@ -162,7 +176,7 @@ def run(
                 invoice_ref=recovery.source_ref,
             )
         )
-        decline = record(recovery, step, seq, key, result, now)
+        decline = record(recovery, step, seq, key, result, now, initiator)
         if result.approved:
             return CascadeResult("approved", result)
         if result.outcome == "unknown":
@@ -170,16 +184,30 @@ def run(
             return CascadeResult("unknown", result, decline)
         if result.outcome == "error":
             failed_gateways.add(step.gateway)  # the other tokens would meet the same error
-        elif decline.handling == "block":
-            break  # never retried on any card or gateway
+        elif decline.action == "block":
+            break  # a fraud block: never retried on any card or gateway
+        elif decline.needs_new_card:
+            dead_tokens.add(step.token)  # not on this card again; other cards may still pay
     if result is None:
         return CascadeResult("deferred", None)
     return CascadeResult(result.outcome, result, decline)
 
 
+def tokens_needing_new_credentials(recovery: Recovery) -> set[str]:
+    """The cards of this recovery whose answer asked for new credentials: never charged again."""
+    return set(db.session.execute(
+        select(Attempt.payment_method_token).where(
+            Attempt.recovery_id == recovery.id, Attempt.action == "new_credentials"
+        )
+    ).scalars())
+
+
 def record(
-    recovery: Recovery, step: Step, seq: int, key: str, result: ChargeResult, now: datetime
-) -> Decline:
+    recovery: Recovery, step: Step, seq: int, key: str, result: ChargeResult, now: datetime,
+    initiator: Initiator = "merchant",
+) -> Judgement:
+    network = recovery.card_network if step.token == recovery.payment_method_token else None
+    decline = decline_of(step.gateway, result, network)
     db.session.add(
         Attempt(
             recovery_id=recovery.id,
@@ -194,15 +222,17 @@ def record(
             network_code=result.network_code,
             advice_code=result.advice_code,
             gateway_transaction_id=result.transaction_id,
+            initiator=initiator,
             created_at=now,
+            **attempt_fields(decline),
         )
     )
     recovery.attempt_count = seq
     recovery.strategy_used = step.strategy
     recovery.updated_at = now
-    decline = decline_of(step.gateway, result)
-    if result.decline_code and result.outcome in ("declined", "error"):
+    if result.outcome in ("declined", "error") and (result.decline_code or decline.never_reason):
         recovery.last_decline_code = decline.code or normalise(result.decline_code)
+        remember(recovery, decline)
     if result.approved:
         recovery.gateway_transaction_id = result.transaction_id
     return decline

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from flask import current_app
 
 from ..alerts import raising as alerts
 from ..dunning.scheduling import cancel_for, recovery_changed
-from ..engine.declines import classify
+from ..engine.judgement import Judgement, judge
 from ..models import Client, Recovery
-from ..models.recovery import BLOCKED, FAILED, QUEUED, SUCCEEDED
+from ..models.recovery import AWAITING_CARD, BLOCKED, FAILED, QUEUED, SUCCEEDED
 from ..webhooks import payloads
 from ..webhooks.outbox import emit
+from .judged import first, latest, remember
 from .learning import record_outcome
 
 
@@ -27,7 +30,7 @@ def succeed(client: Client, recovery: Recovery, now: datetime, trigger: str | No
     recovery.recovered_at = now
     recovery.error = None
     recovery.recommended_action = None
-    record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=True)
+    record_outcome(client, recovery, first(recovery), recovered=True)
     recovery_changed(client, recovery, now)  # pending dunning messages are cancelled
     return emit(client, payloads.recovery_success(recovery, trigger), recovery_id=recovery.id)
 
@@ -63,14 +66,24 @@ def watch(client: Client, recovery: Recovery, now: datetime) -> None:
     recovery_changed(client, recovery, now)
 
 
+def _judgement_of(recovery: Recovery, error: str) -> Judgement:
+    """What ``error`` means: the recovery's latest judgement when it is that decline; otherwise the
+    error is no decline of a card (a gateway time-out, a network-rule limit) and is judged now."""
+    judged = latest(recovery)
+    return judged if judged.code == error else judge(error)
+
+
 def fail(
-    client: Client, recovery: Recovery, now: datetime, error: str, trigger: str | None = None
+    client: Client, recovery: Recovery, now: datetime, error: str, trigger: str | None = None,
+    judgement: Judgement | None = None,
 ) -> str | None:
     """All strategies exhausted. ``recovery.failed`` fires only while dunning is enabled."""
     _close(recovery, FAILED, now)
     recovery.error = error
-    recovery.recommended_action = classify(error).recommended_action
-    record_outcome(client, recovery, classify(recovery.original_decline_code), recovered=False)
+    given = judgement is not None and judgement.code == error
+    judged = judgement if given else _judgement_of(recovery, error)
+    recovery.recommended_action = judged.recommended_action
+    record_outcome(client, recovery, first(recovery), recovered=False)
     recovery_changed(client, recovery, now)  # dunning emails (only while dunning by email)
     alerts.payment_failed(client, recovery, now)  # the merchant's team, if they chose alerts
     if not client.dunning_enabled:
@@ -78,16 +91,55 @@ def fail(
     return emit(client, payloads.recovery_failed(recovery, trigger), recovery_id=recovery.id)
 
 
-def block(client: Client, recovery: Recovery, now: datetime, decline_code: str) -> str | None:
+def block(client: Client, recovery: Recovery, now: datetime, judgement: Judgement,
+          decline_code: str | None = None) -> str | None:
+    """A fraud block: closed for good, no new card reopens it (``decline_code``: the code to
+    report when the judgement names none, e.g. a simulated block)."""
     _close(recovery, BLOCKED, now)
-    recovery.last_decline_code = decline_code
-    recovery.error = decline_code
-    recovery.recommended_action = classify(decline_code).recommended_action
+    code = judgement.code or decline_code or "fraudulent"
+    recovery.last_decline_code = code
+    recovery.error = code
+    recovery.recommended_action = judgement.recommended_action if judgement.code else "manual_review"
     if recovery.recommended_action not in ("manual_review", "request_card_update"):
         recovery.recommended_action = "manual_review"
     recovery_changed(client, recovery, now)  # fraud: cancelled; new card/authentication: scheduled
     alerts.needs_attention(client, recovery, now)
     return emit(client, payloads.recovery_blocked(recovery), recovery_id=recovery.id)
+
+
+def await_card(client: Client, recovery: Recovery, now: datetime, judgement: Judgement,
+               *, announce: bool) -> str | None:
+    """The card cannot succeed as it is (expired, closed, lost or stolen, do not try again…): no
+    retry on it. The recovery waits for a new card, which recharges it (``new_card``); its dunning
+    asks for one at once. It stays open until the retry window ends (``expire_awaiting``).
+    ``announce``: the execute answer says 403 blocked, so ``recovery.blocked`` fires as documented."""
+    remember(recovery, judgement)
+    recovery.status = AWAITING_CARD
+    recovery.last_decline_code = judgement.code or recovery.last_decline_code
+    recovery.error = recovery.last_decline_code
+    recovery.recommended_action = "request_card_update"
+    recovery.finished_at = None
+    recovery.enqueued_at = None
+    recovery.updated_at = now
+    window = client.retry_window_days or current_app.config["RETRY_WINDOW_DAYS"]
+    recovery.next_attempt_at = recovery.created_at + timedelta(days=window)  # then it closes
+    recovery.retry_reason = AWAITING_CARD
+    recovery_changed(client, recovery, now)  # asks the customer for a new card, at once
+    alerts.needs_attention(client, recovery, now)
+    if not announce:
+        return None
+    return emit(client, payloads.recovery_blocked(recovery), recovery_id=recovery.id)
+
+
+def expire_awaiting(client: Client, recovery: Recovery, now: datetime) -> str | None:
+    """No new card came within the retry window: closed as blocked when its execute answered 403
+    (``recovery.blocked`` already fired), else as failed; nothing is charged."""
+    if latest(recovery).handling == "block" or first(recovery).handling == "block":
+        _close(recovery, BLOCKED, now)
+        recovery_changed(client, recovery, now)
+        return None
+    return fail(client, recovery, now, recovery.last_decline_code or "expired_card", "awaiting_card_expired",
+                judgement=latest(recovery))
 
 
 WITHDRAWN = "withdrawn"

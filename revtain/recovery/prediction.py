@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,15 +12,26 @@ from sqlalchemy import func, select
 from ..clock import now as clock_now
 from ..currencies import exponent
 from ..engine import risk
-from ..engine.declines import classify
+from ..engine.judgement import judge
 from ..engine.retry_plan import payday_reason
 from ..extensions import db
 from ..models import Attempt, Client, Prediction
 from . import learning
+from .card_rules import card_verdict, limits
+
+
+@dataclass(frozen=True)
+class NetworkSignals:
+    """What the merchant knows of the card's latest decline from the network (our additions)."""
+
+    network_decline_code: str | None = None
+    merchant_advice_code: str | None = None
+    card_network: str | None = None
 
 
 def predict_risk(
-    client: Client, token: str, amount: int, currency: str, scheduled_at: datetime | None
+    client: Client, token: str, amount: int, currency: str, scheduled_at: datetime | None,
+    signals: NetworkSignals | None = None,
 ) -> tuple[Prediction, risk.RiskPrediction]:
     """The stored prediction (its id answers ``/predict/outcome``) and the model's explanation."""
     now = clock_now()
@@ -32,7 +44,13 @@ def predict_risk(
     prior = db.session.execute(
         select(func.count()).where(*card, Attempt.created_at >= now - timedelta(days=30))
     ).scalar_one()
-    decline = classify(latest_code)
+    signals = signals or NetworkSignals()
+    decline = judge(latest_code, network_code=signals.network_decline_code,
+                    advice_code=signals.merchant_advice_code, network=signals.card_network, limits=limits())
+    rules = card_verdict(client.id, token, None, max(at, now), network=signals.card_network)
+    floor = now + timedelta(hours=decline.retry_after_hours or 0)
+    if rules.not_before is not None:
+        floor = max(floor, rules.not_before)
     local = at.astimezone(ZoneInfo(client.timezone))
     assessment = learning.assessment(client, decline, at)
     result = risk.predict(
@@ -42,6 +60,8 @@ def predict_risk(
             amount_major_units=amount / 10 ** exponent(currency),
             local_time=local,
             on_payday=payday_reason(local.date(), client.billing_cycle_day) is not None,
+            never_reason=decline.never_reason or (rules.reason if rules.never else None),
+            network_wait_hours=max(0.0, (floor - at).total_seconds() / 3600),
         )
     )
     prediction = Prediction(

@@ -14,7 +14,7 @@ from ..engine.declines import normalise
 from ..extensions import db
 from ..gateways import ChargeRequest, ChargeResult
 from ..models import Attempt, Client, Recovery
-from ..models.recovery import PROCESSING, QUEUED, UNKNOWN
+from ..models.recovery import AWAITING_CARD, PROCESSING, QUEUED, UNKNOWN
 from ..queues import enqueue_deliveries
 from . import cascade, finish, learning, pre_retry
 from .schedule import clock_of
@@ -22,7 +22,7 @@ from .settle import Kind, await_reconciliation, settle
 
 TRIGGER = "scheduled_retry"
 RECONCILIATION = "reconciliation"
-SCHEDULED_STATES = (QUEUED, PROCESSING, UNKNOWN)
+SCHEDULED_STATES = (QUEUED, PROCESSING, UNKNOWN, AWAITING_CARD)
 
 
 def run_scheduled_attempt(recovery_id: str) -> str:
@@ -30,6 +30,11 @@ def run_scheduled_attempt(recovery_id: str) -> str:
         return "skipped"
     recovery = db.session.get(Recovery, recovery_id)
     client = db.session.get(Client, recovery.client_id)
+    if recovery.status == AWAITING_CARD:  # no new card came in the window: closed, nothing charged
+        delivery = finish.expire_awaiting(client, recovery, clock_now())
+        db.session.commit()
+        enqueue_deliveries([delivery])
+        return recovery.status
     if pre_retry.closes(client, recovery):  # the merchant's pre-retry check said skip
         return "skipped_by_merchant"
     now = clock_now()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from ..engine import customer_clock
-from ..engine.declines import Decline
+from ..engine.judgement import Judgement
 from ..engine.retry_plan import RetrySettings, next_attempt
 from ..models import Client, Recovery
 from .card_rules import card_verdict
@@ -45,11 +45,13 @@ def _sandbox_due(client: Client, recovery: Recovery, now: datetime) -> datetime 
     return max(recovery.created_at + timedelta(seconds=float(ladder[recovery.scheduled_retries])), now)
 
 
-def schedule_next(client: Client, recovery: Recovery, decline: Decline, now: datetime) -> bool:
-    """Set ``next_attempt_at`` for the next retry; False when there must be none."""
-    if decline.handling == "block":
+def schedule_next(client: Client, recovery: Recovery, decline: Judgement, now: datetime) -> bool:
+    """Set ``next_attempt_at`` for the next retry; False when there must be none (the judgement
+    allows no retry, or the card-network rules never will)."""
+    if not decline.retryable:
         return False
-    rules = card_verdict(client.id, recovery.payment_method_token, recovery.bin_prefix, now)
+    rules = card_verdict(client.id, recovery.payment_method_token, recovery.bin_prefix, now,
+                         network=recovery.card_network)
     if rules.never:
         return False
     if client.is_test_gateway and current_app.config["TEST_GATEWAY_RETRY_LADDER"]:

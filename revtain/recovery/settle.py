@@ -9,14 +9,15 @@ from typing import Literal
 from flask import current_app
 
 from ..dunning.scheduling import recovery_changed
-from ..engine.declines import Decline, classify
+from ..engine.judgement import Judgement
 from ..models import Client, Recovery
 from ..models.recovery import QUEUED, UNKNOWN
 from . import finish
 from .cascade import CascadeResult
+from .judged import latest
 from .schedule import schedule_next
 
-Kind = Literal["recovered", "failed", "queued", "unknown"]
+Kind = Literal["recovered", "failed", "queued", "unknown", "awaiting_card"]
 
 
 def await_reconciliation(recovery: Recovery, now: datetime) -> None:
@@ -30,7 +31,7 @@ def await_reconciliation(recovery: Recovery, now: datetime) -> None:
     recovery.updated_at = now
 
 
-def queue(client: Client, recovery: Recovery, decline: Decline, now: datetime) -> bool:
+def queue(client: Client, recovery: Recovery, decline: Judgement, now: datetime) -> bool:
     if not schedule_next(client, recovery, decline, now):
         return False
     recovery.status = QUEUED
@@ -48,13 +49,14 @@ def settle(
     *,
     trigger: str | None,
     queue_errors: bool,
-    decline_if_deferred: Decline | None = None,
+    decline_if_deferred: Judgement | None = None,
 ) -> tuple[Kind, str | None]:
     """Returns what happened and the webhook delivery to enqueue after commit, if any.
 
     A decline is queued for a smart retry while the plan, the budget and the card-network rules
-    allow one. A gateway-level error is queued only by scheduled work (``queue_errors``): answered
-    at once, it fails (the test gateway's 44-cent failure is a 200 ``success: false``).
+    allow one. A decline that needs new credentials waits for a new card instead (no retry on this
+    card). A gateway-level error is queued only by scheduled work (``queue_errors``): answered at
+    once, it fails (the test gateway's 44-cent failure is a 200 ``success: false``).
     """
     if outcome.approved:
         return "recovered", finish.succeed(client, recovery, now, trigger)
@@ -62,12 +64,11 @@ def settle(
         await_reconciliation(recovery, now)
         return "unknown", None
     deferred = outcome.outcome == "deferred"
-    if deferred:
-        decline = decline_if_deferred or classify(recovery.last_decline_code)
-    else:
-        decline = outcome.decline or classify(outcome.error)
+    decline = (decline_if_deferred if deferred else outcome.decline) or latest(recovery)
+    if decline.needs_new_card and (deferred or outcome.outcome == "declined"):
+        return "awaiting_card", finish.await_card(client, recovery, now, decline, announce=False)
     retryable = deferred or outcome.outcome == "declined" or queue_errors
     if retryable and queue(client, recovery, decline, now):
         return "queued", None
     error = outcome.error if not deferred else (decline.code or outcome.error)
-    return "failed", finish.fail(client, recovery, now, error, trigger)
+    return "failed", finish.fail(client, recovery, now, error, trigger, judgement=decline)

@@ -18,18 +18,23 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
 from ..engine.bins import issuing_country
-from ..engine.declines import Decline, classify
+from ..engine.judgement import Judgement, judge
 from ..extensions import db
 from ..gateways.test import GATEWAY_FAILURE_AMOUNT, test_card_brand
 from ..models import Client, Recovery
 from ..models.recovery import PROCESSING
 from ..queues import enqueue_deliveries
-from . import cascade, finish, proof_mode
+from . import cascade, finish, new_card, proof_mode
+from .card_rules import card_network, limits
+from .judged import remember
 from .learning import assessment
 from .settle import queue, settle
 from .tokenize import known_bin
 
-Kind = Literal["recovered", "failed", "queued", "unknown", "blocked", "duplicate", "holdout"]
+NEW_CARD_TRIGGER = "new_card"  # the webhooks' trigger when a later execute's card pays older ones
+Kind = Literal[
+    "recovered", "failed", "queued", "unknown", "blocked", "duplicate", "holdout", "awaiting_card"
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ class ExecuteInput:
     customer_timezone: str | None = None
     customer_country: str | None = None
     customer_phone: str | None = None  # E.164, for SMS dunning
+    # The first failure's network signals (our additions): the network's response code, the
+    # Mastercard Merchant Advice Code (or Stripe advice_code), the card's network.
+    network_decline_code: str | None = None
+    merchant_advice_code: str | None = None
+    card_network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class Started:
     kind: Kind
     recovery: Recovery
     velocity: bool = False  # for a duplicate: found by the velocity check, not the key
-    decline: Decline | None = None
+    decline: Judgement | None = None
 
 
 def start(client: Client, data: ExecuteInput) -> Started:
@@ -75,13 +85,21 @@ def start(client: Client, data: ExecuteInput) -> Started:
         db.session.rollback()
         return duplicate
 
-    decline = classify(data.original_decline_code)
     bin_prefix = data.bin_prefix or known_bin(client.id, data.payment_method_token)
+    network = data.card_network or card_network(bin_prefix)
+    decline = judge(
+        data.original_decline_code,
+        network_code=data.network_decline_code,
+        advice_code=data.merchant_advice_code,
+        network=network,
+        limits=limits(),
+    )
     ai = assessment(client, decline, now).as_json()  # read before the INSERT: no UPDATE after it
     recovery = Recovery(
         client_id=client.id,
         idempotency_key=data.idempotency_key,
         payment_method_token=data.payment_method_token,
+        reported_token=data.payment_method_token,
         amount=data.amount,
         currency=data.currency,
         original_decline_code=decline.code,
@@ -95,6 +113,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         bin_prefix=bin_prefix,
         customer_timezone=data.customer_timezone,
         customer_country=data.customer_country,
+        card_network=decline.card_network if decline.card_network != "unknown" else None,
         payment_method_type=data.payment_method_type,
         fallback_tokens=list(data.fallback_tokens),
         source=data.source,
@@ -123,10 +142,17 @@ def start(client: Client, data: ExecuteInput) -> Started:
             raise
         return Started("duplicate", existing)
 
+    remember(recovery, decline, is_first=True)
     if not _sandbox(client, data):
         db.session.commit()  # the row exists before any money moves (see next_attempt_at)
     deliveries: list[str | None] = []
     kind = _act(client, recovery, data, decline, now, deliveries)
+    if kind == "recovered" and not recovery.is_simulated:
+        # A card that just paid recharges the customer's other open recoveries on other cards.
+        deliveries += new_card.recharge_customer(
+            client, recovery, recovery.payment_method_token, recovery.payment_method_token, now,
+            NEW_CARD_TRIGGER,
+        )
     db.session.commit()
     enqueue_deliveries(deliveries)
     return Started(kind, recovery, decline=decline)
@@ -136,7 +162,7 @@ def _act(
     client: Client,
     recovery: Recovery,
     data: ExecuteInput,
-    decline: Decline,
+    decline: Judgement,
     now: datetime,
     deliveries: list[str | None],
 ) -> Kind:
@@ -148,12 +174,18 @@ def _act(
     sandbox = _sandbox(client, data)
     gateway_failure = sandbox and data.amount == GATEWAY_FAILURE_AMOUNT
     if not gateway_failure:
-        if decline.handling == "block":
-            deliveries.append(finish.block(client, recovery, now, decline.code or "fraudulent"))
+        if decline.action == "block":
+            deliveries.append(finish.block(client, recovery, now, decline))
             return "blocked"
         if data.watch_only:
             finish.watch(client, recovery, now)
             return "queued"
+        if decline.needs_new_card:
+            # Never retried on this card: the recovery waits for a new one. A code the contract
+            # calls blocked still answers 403 (and fires recovery.blocked); others answer 202.
+            announce = decline.handling == "block"
+            deliveries.append(finish.await_card(client, recovery, now, decline, announce=announce))
+            return "blocked" if announce else "awaiting_card"
         test_card = sandbox and test_card_brand(data.payment_method_token)
         if decline.handling == "queue" and not test_card:
             recovery.strategy_used = "smart_retry"
@@ -179,13 +211,13 @@ def _simulate(
     client: Client,
     recovery: Recovery,
     outcome: str | None,
-    decline: Decline,
+    decline: Judgement,
     now: datetime,
     deliveries: list[str | None],
 ) -> Kind:
     recovery.strategy_used = "primary"
     if outcome == "blocked":
-        deliveries.append(finish.block(client, recovery, now, decline.code or "fraudulent"))
+        deliveries.append(finish.block(client, recovery, now, decline))
         return "blocked"
     recovery.attempt_count = 1
     if outcome == "success":

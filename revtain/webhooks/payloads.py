@@ -21,6 +21,7 @@ def _tail(recovery: Recovery, trigger: str | None) -> dict[str, Any]:
         tail["idempotencyKey"] = recovery.idempotency_key
     if recovery.is_simulated:
         tail["isSimulated"] = True
+    tail["recoveryState"] = recovery.status  # our addition: the internal state (e.g. awaiting_card)
     return tail
 
 

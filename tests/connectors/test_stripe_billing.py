@@ -44,8 +44,12 @@ def send(server, merchant, body: bytes, headers: dict | None = None):
 
 
 def reads_failed_invoice(http: StripeSession, decline_code: str = "insufficient_funds") -> StripeSession:
-    """What processing a failure asks Stripe: the invoice's payments (with the intent expanded)."""
-    return http.reply(200, s.invoice_payments(s.invoice_payment(s.failed_intent(decline_code))))
+    """What processing a failure asks Stripe: the invoice's payments (with the intent expanded). The
+    network's code matches the decline (51 is insufficient funds; 05 a plain do not honour)."""
+    intent = s.failed_intent(decline_code)
+    network = "51" if decline_code == "insufficient_funds" else "05"
+    intent["last_payment_error"]["network_decline_code"] = network
+    return http.reply(200, s.invoice_payments(s.invoice_payment(intent)))
 
 
 def stops_retries(http: StripeSession) -> StripeSession:
@@ -315,3 +319,23 @@ def test_a_recovery_started_without_the_hand_off_stays_stripes_when_the_hand_off
     assert recovery.payment_method_token == f"{s.NEW_PM}|{s.CUSTOMER}"
     assert [e.outcome for e in events(app)] == ["recovery_queued", "card_updated_platform_retries"]
     stripe_http.assert_done()  # no stop, no pay
+
+
+def test_the_platforms_network_advice_on_the_failure_is_honoured(app, server, merchant, stripe_http,
+                                                                 receiver):
+    """Stripe reports Mastercard's advice 03 (do not try again) on the failed invoice's payment: the
+    connector passes it on, so the card is never charged and the recovery waits for a new card."""
+    intent = s.failed_intent("insufficient_funds")
+    intent["last_payment_error"]["network_advice_code"] = "03"
+    intent["last_payment_error"]["network_decline_code"] = "51"
+    stripe_http.reply(200, s.invoice_payments(s.invoice_payment(intent)))
+    stops_retries(stripe_http)
+    send(server, merchant, s.payment_failed())
+    run_jobs(app)
+    (recovery,) = recoveries(app)
+    assert recovery.status == "awaiting_card"
+    assert recovery.judgement["first"]["never_reason"] == "advice_code:03"
+    advance(app, days=30)
+    sweep(app)
+    assert charges(app) == []
+    stripe_http.assert_done()

@@ -41,7 +41,7 @@ def attempt_allowed(network: str, history, t: datetime) -> bool:
     def within(window: timedelta) -> int:
         return sum(1 for at in counted if at > t - window)
 
-    visa_ok = within(DAY30) < 15
+    visa_ok = within(DAY30) < 20
     mastercard_ok = within(DAY1) < 10 and within(DAY30) < 35
     if network == "mastercard":
         return mastercard_ok
@@ -150,9 +150,9 @@ def test_the_rule_that_binds_last_decides():
 
 # --- rolling budgets --------------------------------------------------------------------------------
 
-def test_visa_15_in_30_days_frees_when_the_oldest_leaves():
-    first = NOW - timedelta(days=14, hours=1)
-    history = tuple(declined(first + timedelta(days=i)) for i in range(15))
+def test_visa_20_in_30_days_frees_when_the_oldest_leaves():
+    first = NOW - timedelta(days=19, hours=1)
+    history = tuple(declined(first + timedelta(days=i)) for i in range(20))
     v = verdict("visa", history, NOW)
     assert not v.allowed_now and v.reason == "visa_30d_limit" and v.not_before == first + DAY30
     assert not verdict("visa", history, first + DAY30 - US).allowed_now
@@ -162,14 +162,14 @@ def test_visa_15_in_30_days_frees_when_the_oldest_leaves():
 
 def test_visa_over_the_limit_waits_for_enough_to_leave():
     first = NOW - timedelta(days=20)
-    history = tuple(declined(first + timedelta(hours=12 * i)) for i in range(17))  # 17 > 15
+    history = tuple(declined(first + timedelta(hours=12 * i)) for i in range(22))  # 22 > 20
     v = verdict("visa", history, NOW)
-    assert v.not_before == history[2].at + DAY30  # three must leave so that 14 remain
+    assert v.not_before == history[2].at + DAY30  # three must leave so that 19 remain
 
 
 def test_errors_are_not_counted_but_unknown_outcomes_are():
     first = NOW - timedelta(days=10)
-    declines = tuple(declined(first + timedelta(hours=i)) for i in range(14))
+    declines = tuple(declined(first + timedelta(hours=i)) for i in range(19))
     errors = tuple(PastAttempt(NOW - timedelta(minutes=i + 1), "error") for i in range(5))
     assert verdict("visa", declines + errors, NOW).allowed_now
     lost = (PastAttempt(NOW - timedelta(minutes=1), "unknown"),)
@@ -181,7 +181,23 @@ def test_errors_are_not_counted_but_unknown_outcomes_are():
 def test_visa_limit_is_configurable():
     first = NOW - timedelta(days=10)
     history = tuple(declined(first + timedelta(hours=i)) for i in range(15))
-    assert verdict("visa", history, NOW, NetworkLimits.from_dict({"visa_max_attempts": 20})).allowed_now
+    assert verdict("visa", history, NOW).allowed_now
+    assert not verdict("visa", history, NOW, NetworkLimits.from_dict({"visa_max_attempts": 15})).allowed_now
+
+
+def test_visa_counts_merchant_and_customer_initiated_attempts_apart():
+    first = NOW - timedelta(days=10)
+    merchant = tuple(declined(first + timedelta(hours=i)) for i in range(20))
+    customer = tuple(declined(first + timedelta(hours=i), initiator="customer") for i in range(19))
+    history = merchant + customer
+    v = verdict("visa", history, NOW)
+    assert not v.allowed_now and v.reason == "visa_30d_limit"
+    assert verdict("visa", history, NOW, initiator="customer").allowed_now
+    assert not verdict("visa", history + customer[:1], NOW, initiator="customer").allowed_now
+    limits = NetworkLimits.from_dict({"visa_customer_max_attempts": 19})
+    assert not verdict("visa", history, NOW, limits, initiator="customer").allowed_now
+    # Mastercard counts every attempt, whoever started it.
+    assert verdict("mastercard", history, NOW).reason == "mastercard_30d_limit"
 
 
 def test_mastercard_10_in_24_hours():

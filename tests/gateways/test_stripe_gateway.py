@@ -329,3 +329,36 @@ def test_from_credentials_rejects_unusable_credentials(credentials):
     with pytest.raises(ValueError) as info:
         StripeGateway.from_credentials(credentials)
     assert "pk_test_x" not in str(info.value)
+
+
+def test_stripes_network_advice_code_is_read_and_the_stricter_advice_wins(gateway, http):
+    """Stripe's own advice_code says try again later, the network's Mastercard advice says 03 (do
+    not try again): the network's code is kept, and judged, the card is never retried."""
+    from revtain.engine.judgement import judge
+
+    body = stripe_json("card_declined_insufficient_funds")
+    body["error"] = {**body["error"], "network_advice_code": "03", "network_decline_code": "51"}
+    http.reply(402, body)
+
+    result = gateway.charge(charge_request())
+
+    codes = (result.decline_code, result.advice_code, result.network_code)
+    assert codes == ("insufficient_funds", "03", "51")
+    judged = judge(result.decline_code, gateway="stripe", network_code=result.network_code,
+                   advice_code=result.advice_code, network="mastercard")
+    assert judged.action == "new_credentials" and judged.never_reason == "advice_code:03"
+
+
+def test_stripes_network_advice_code_24_to_30_sets_the_earliest_retry(gateway, http):
+    from revtain.engine.judgement import judge
+
+    body = stripe_json("card_declined_insufficient_funds")
+    body["error"] = {**body["error"], "network_advice_code": "26"}
+    http.reply(402, body)
+
+    result = gateway.charge(charge_request())
+
+    assert result.advice_code == "26"
+    judged = judge(result.decline_code, gateway="stripe", network_code=result.network_code,
+                   advice_code=result.advice_code)
+    assert judged.action == "retry" and judged.retry_after_hours == 48

@@ -30,6 +30,9 @@ class PaymentFailed:
     customer_email: str | None = None
     # The customer's country (billing address) where the platform has one: the customer's clock.
     customer_country: str | None = None
+    # The network's signals on the failed charge, as the platform reports them (issue 10).
+    network_decline_code: str | None = None
+    advice_code: str | None = None  # Mastercard Merchant Advice Code, or Stripe's advice_code
 
 
 @dataclass(frozen=True)

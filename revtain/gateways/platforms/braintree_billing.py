@@ -143,6 +143,7 @@ class BraintreeBillingClient:
             currency=str(currency or "").upper(),
             decline_code=_decline_code(sales[failed]) if failed is not None else None,
             customer_email=email,
+            **(_network_signals(sales[failed]) if failed is not None else {}),
         )
 
     def paid_subscription(self, subscription_id: str) -> PaymentSucceeded:
@@ -335,6 +336,12 @@ def _owed(subscription: Any, sales: Sequence[Any], currency: str) -> int:
     amount = (getattr(failed, "amount", None) if failed is not None else None) or getattr(
         subscription, "next_billing_period_amount", None) or getattr(subscription, "price", None)
     return to_minor(amount, currency)
+
+
+def _network_signals(tx: Any) -> dict[str, str | None]:
+    """The failed sale's merchant advice code and network response code, as the adapter reads them."""
+    mapped = _result_from_transaction(tx)
+    return {"network_decline_code": mapped.network_code, "advice_code": mapped.advice_code}
 
 
 def _decline_code(tx: Any) -> str | None:

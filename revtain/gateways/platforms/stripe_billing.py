@@ -20,6 +20,7 @@ from ..stripe_gateway import (
     _id_of,
     _result_from_error,
     _split_token,
+    stripe_advice,
 )
 from .base import PaymentFailed, PaymentSucceeded, PlatformUnavailable
 
@@ -96,6 +97,8 @@ class StripeBillingClient:
             decline_code=decline,
             customer_email=_v(invoice, "customer_email"),
             customer_country=_v(_v(invoice, "customer_address"), "country"),
+            network_decline_code=_v(error, "network_decline_code") if error is not None else None,
+            advice_code=stripe_advice(error) if error is not None else None,
         )
 
     def succeeded_intent(self, intent: Any) -> PaymentSucceeded:
