@@ -52,7 +52,8 @@ _AI = {"score": 72.5, "confidence": 68, "dataSource": "blended",
 _TX = "01KKZ14FEZK152ZBXEM2XK1B0C"
 _STATUS = {"transactionId": _TX, "status": "succeeded", "recovered": True, "amount": 5000, "currency": "USD",
            "recoveredAt": "2026-03-17T23:15:21.000Z", "strategyUsed": "primary", "attemptCount": 1,
-           "lastDeclineCode": "do_not_honor", "pending": False, "isSimulated": False, "holdout": False}
+           "lastDeclineCode": "do_not_honor", "pending": False, "isSimulated": False, "holdout": False,
+           "recoveryState": "succeeded"}
 _STATUS_REPLIES = {
     200: Reply("The recovery. recommendedAction and its reason are present unless it succeeded; "
                "nextRetryAt while a retry is pending", body=Status, example=_STATUS),

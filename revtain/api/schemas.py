@@ -365,6 +365,7 @@ class HoldoutEvent(BaseModel):
     revtainTransactionId: str
     idempotencyKey: str | None = Field(default=None, description="Present when execute was given one")
     isSimulated: Literal[True] | None = Field(default=None, description="Present (true) for simulateOutcome")
+    recoveryState: RecoveryState | None = None
     eventId: str
 
 

@@ -18,6 +18,7 @@ from ..api.schemas import (
     PreRetryAnswer,
     PreRetryQuestion,
     RecommendedAction,
+    RecoveryState,
 )
 
 EVENT_ID = Field(description="Unique per event (a ULID); the same on every retry of its delivery. Also "
@@ -46,6 +47,7 @@ class RecoverySuccessEvent(_Event):
     trigger: str | None = TRIGGER
     idempotencyKey: str | None = IDEMPOTENCY_KEY
     isSimulated: Literal[True] | None = SIMULATED
+    recoveryState: RecoveryState | None = None
     eventId: str = EVENT_ID
 
 
@@ -65,6 +67,7 @@ class RecoveryFailedEvent(_Event):
     trigger: str | None = TRIGGER
     idempotencyKey: str | None = IDEMPOTENCY_KEY
     isSimulated: Literal[True] | None = SIMULATED
+    recoveryState: RecoveryState | None = None
     eventId: str = EVENT_ID
 
 
@@ -83,6 +86,7 @@ class RecoveryBlockedEvent(_Event):
     recommendedActionReason: str
     idempotencyKey: str | None = IDEMPOTENCY_KEY
     isSimulated: Literal[True] | None = SIMULATED
+    recoveryState: RecoveryState | None = None
     eventId: str = EVENT_ID
 
 
