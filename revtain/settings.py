@@ -191,6 +191,8 @@ class Settings(BaseSettings):
     LOG_LEVEL: Annotated[str, AfterValidator(_log_level)] = Field(
         description='Logs: the least severe level written: "DEBUG", "INFO", "WARNING", "ERROR" or '
         '"CRITICAL" (any case).')
+    WORKER_THREADS: Annotated[int, Field(ge=1)]
+    WEBHOOK_MAX_IN_FLIGHT_PER_CLIENT: Annotated[int, Field(ge=0)]
 
 
 def env_name(key: str) -> str:
