@@ -34,11 +34,12 @@ from recovery_population import Issuer, Payment, load_models, population
 from revtain.config import DEFAULTS
 from revtain.engine import customer_clock, retry_plan
 from revtain.engine.declines import classify
+from revtain.engine.judgement import judge
 from revtain.engine.network_rules import NetworkLimits, PastAttempt, never_reason, verdict
 
 EXECUTE_DELAY = timedelta(minutes=1)  # the merchant calls execute just after its own attempt failed
 LIMITS = NetworkLimits.from_dict(DEFAULTS["NETWORK_LIMITS"])
-SMALLEST_BUDGET = min(limit for network in ("unknown",) for _, limit, _ in LIMITS.budgets(network))
+SMALLEST_BUDGET = min(budget[1] for budget in LIMITS.budgets("unknown"))
 
 # A policy yields the moments of its attempts; after each it is told whether it was approved.
 Policy = Callable[[Payment, Issuer], Iterator[datetime]]
@@ -108,19 +109,23 @@ def fixed(offsets_days: list[float], honour_hard: bool) -> Policy:
 
 
 def revtain(fields: str, merchant_zone: str) -> Policy:
-    """What start -> settle -> schedule_next do, with the engine's pure functions.
+    """What start -> settle -> schedule_next do, with the engine's pure functions: the first
+    failure judged once (``engine.judgement.judge``), the network rules, the planner.
 
     ``fields``: "all" -- the merchant sends every field (network and advice codes, card network,
     customer timezone and country); "bin" -- the decline code and ``binPrefix``; "code" -- only
     ``originalDeclineCode`` (the client's timezone, an unknown network).
     """
-    signals = fields != "code"
+    signals = fields == "all"  # networkDeclineCode, merchantAdviceCode
+
     def policy(payment: Payment, _issuer: Issuer) -> Iterator[datetime]:
-        decline = classify(payment.code)
-        if decline.handling == "block":
+        network = payment.network if fields != "code" else "unknown"  # cardNetwork or the BIN's
+        first = original_attempt(payment, signals)
+        decline = judge(payment.code, network_code=first.network_code, advice_code=first.advice_code,
+                        network=network, limits=LIMITS)
+        if not decline.retryable:  # a fraud block, or waiting for a new card
             return
-        network = payment.network if signals else "unknown"
-        history = [original_attempt(payment, signals)]
+        history = [first]
         now = payment.failed_at + EXECUTE_DELAY
         settings = settings_for(payment, fields, merchant_zone)
         if decline.handling == "attempt":  # charged at once by execute
