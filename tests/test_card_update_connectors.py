@@ -49,6 +49,7 @@ PUBLISHABLE_KEY = "pk_test_51Fixture" + "P" * 24
 SETI = "seti_1RtQ9aLkdIwHu7ixSetup001"
 NONCE = "tokencc_bc_7yv2qp_6k4m9t_3hx8wz_5nq2rd_4c7"
 LINK = re.compile(rf"https://{re.escape(DOMAIN)}/api/recovery/update-card/([A-Za-z0-9_-]+)")
+CLICK = re.compile(rf"https://{re.escape(DOMAIN)}/api/dunning/click/[A-Za-z0-9_.-]+")
 STRIPE_CREDENTIALS = {"secret_key": ss.SECRET_KEY, "webhook_secret": ss.WEBHOOK_SECRET,
                       "publishable_key": PUBLISHABLE_KEY}
 RECURLY_CREDENTIALS = {"api_key": rs.API_KEY, "webhook_secret": rs.WEBHOOK_SECRET, "subdomain": rs.SUBDOMAIN}
@@ -443,7 +444,10 @@ def test_chargebee_the_dunning_emails_link_leads_to_chargebees_payment_sources_p
     sweep(app)
     (sent,) = (tmp_path / "outbox").iterdir()
     mail = email.message_from_bytes(sent.read_bytes(), policy=policy.default)
-    path = f"/api/recovery/update-card/{LINK.search(mail.get_body(('plain',)).get_content()).group(1)}"
+    tracked = CLICK.search(mail.get_body(("plain",)).get_content()).group(0)  # counts the click, then on
+    redirect = client.get(tracked.removeprefix(f"https://{DOMAIN}"), headers=HOST)
+    assert redirect.status_code == 302
+    path = f"/api/recovery/update-card/{LINK.fullmatch(redirect.headers['Location']).group(1)}"
 
     page = client.get(path, headers=HOST)
     assert page.status_code == 200

@@ -21,12 +21,16 @@ def _serializer(purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"revtain.dunning.{purpose}")
 
 
-def _base() -> str:
+def _base(client) -> str:
+    """The merchant's verified card-update domain, like its card-update links (the customer sees
+    only the merchant's host), else Revtain's public URL."""
+    if client.card_update_domain and client.card_update_domain_verified_at:
+        return f"https://{client.card_update_domain}"
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
 
-def unsubscribe_url(client_id: str, email: str) -> str:
-    return _base() + UNSUBSCRIBE_PATH + _serializer("unsubscribe").dumps([client_id, email.lower()])
+def unsubscribe_url(client, email: str) -> str:
+    return _base(client) + UNSUBSCRIBE_PATH + _serializer("unsubscribe").dumps([client.id, email.lower()])
 
 
 def read_unsubscribe(token: str) -> tuple[str, str] | None:
@@ -38,8 +42,8 @@ def read_unsubscribe(token: str) -> tuple[str, str] | None:
     return str(client_id), str(email)
 
 
-def click_url(message_id: str, card_update_token: str) -> str:
-    return _base() + CLICK_PATH + _serializer("click").dumps([message_id, card_update_token])
+def click_url(client, message_id: str, card_update_token: str) -> str:
+    return _base(client) + CLICK_PATH + _serializer("click").dumps([message_id, card_update_token])
 
 
 def read_click(token: str) -> tuple[str, str] | None:
@@ -50,8 +54,8 @@ def read_click(token: str) -> tuple[str, str] | None:
     return str(message_id), str(card_token)
 
 
-def open_pixel_url(message_id: str) -> str:
-    return _base() + OPEN_PATH + _serializer("open").dumps(message_id) + ".gif"
+def open_pixel_url(client, message_id: str) -> str:
+    return _base(client) + OPEN_PATH + _serializer("open").dumps(message_id) + ".gif"
 
 
 def read_open(token: str) -> str | None:

@@ -108,11 +108,11 @@ def send_message(message_id: str) -> str:
     if message.channel == SMS:
         return send_sms_message(message, client, recovery, version)
     link, token = links.generate(client, recovery.payment_method_token)  # commits the link
-    unsubscribe_url = dunning_links.unsubscribe_url(client.id, message.to_address)
-    pixel = dunning_links.open_pixel_url(message.id) if client.email_open_tracking else ""
+    unsubscribe_url = dunning_links.unsubscribe_url(client, message.to_address)
+    pixel = dunning_links.open_pixel_url(client, message.id) if client.email_open_tracking else ""
     try:
         rendered = render(version.subject, version.html, version.text, variables_for(
-            client, recovery, dunning_links.click_url(message.id, token), unsubscribe_url, pixel))
+            client, recovery, dunning_links.click_url(client, message.id, token), unsubscribe_url, pixel))
     except TemplateError as exc:
         _finish(message_id, status=FAILED, send_at=None, error=str(exc)[:500])
         log.warning("dunning message %s not sent, its template does not render: %s", message_id, exc)

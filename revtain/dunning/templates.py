@@ -120,9 +120,9 @@ def sender_name(client) -> str:
 
 
 def support_email(client) -> str:
-    """The support contact in the footer: the branding's own (``support_email``, if the client has
-    that setting) or the merchant's reply-to address."""
-    return getattr(client, "support_email", None) or client.sender_reply_to or ""
+    """The support contact in the footer: the branding's own (``brand_support_email``, once clients
+    have that setting) or the merchant's reply-to address."""
+    return getattr(client, "brand_support_email", None) or client.sender_reply_to or ""
 
 
 def branding(client) -> dict[str, Any]:

@@ -51,6 +51,7 @@ BRAND_RGB = "rgb(15, 118, 110)"
 CUSTOMER = "jo@example.com"
 FINANCE = "fin@acme.example"
 LINK = re.compile(rf"https://{re.escape(DOMAIN)}/api/recovery/update-card/[A-Za-z0-9_-]+")
+CLICK = re.compile(rf"https://{re.escape(DOMAIN)}/api/dunning/click/[A-Za-z0-9_.-]+")
 TIMEOUT = 15.0
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
@@ -130,9 +131,15 @@ def test_customer_updates_the_card_from_the_dunning_email_in_a_browser(live, bro
     assert mail["From"].addresses[0].display_name == BRAND
     plain = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
-    link = LINK.search(plain)
-    assert link, f"no card-update link on {DOMAIN} in the email:\n{plain}"
-    assert f'href="{link.group(0)}"' in html
+    tracked = CLICK.search(plain)
+    assert tracked, f"no card-update link on {DOMAIN} in the email:\n{plain}"
+    assert f'href="{tracked.group(0)}"' in html
+    # the tracked link, on the merchant's domain too, counts the click and leads to the card page
+    redirect = requests.get(stack.base_url + urlsplit(tracked.group(0)).path, headers={"Host": DOMAIN},
+                            allow_redirects=False, timeout=10)
+    assert redirect.status_code == 302, redirect.text
+    link = LINK.fullmatch(redirect.headers["Location"])
+    assert link, redirect.headers["Location"]
 
     url = live.in_browser(link.group(0))
     for name, options in VIEWPORTS.items():
