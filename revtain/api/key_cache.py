@@ -2,7 +2,7 @@
 
 An entry holds the key's id and kind and a copy of its client's row, for ``API_KEY_CACHE_SECONDS``
 (0 turns the cache off). A copy is attached to each request's session without a query
-(``merge(load=False)``), so the request sees an ordinary ``Client``. Any change to a client or an API
+(no query), so the request sees an ordinary ``Client``. Any change to a client or an API
 key made through this process's sessions (a rotation, a revocation, a settings form) empties the
 cache at once; a change made by another process is seen within ``API_KEY_CACHE_SECONDS``.
 Keys that match nothing are never cached.
@@ -72,9 +72,13 @@ def lookup(key_hash: str) -> tuple[str, str, Client] | None:
 
 
 def _attach(state: dict[str, Any]) -> Client:
-    detached = Client(**copy.deepcopy(state))
+    """A fresh copy for this request, attached as if loaded (no query, nothing to flush)."""
+    detached = Client(**{k: copy.deepcopy(v) if isinstance(v, dict | list) else v for k, v in state.items()})
     make_transient_to_detached(detached)
-    return db.session.merge(detached, load=False)
+    if db.session.identity_map.get(inspect(detached).key) is not None:
+        return db.session.merge(detached, load=False)
+    db.session.add(detached)
+    return detached
 
 
 def _touches_keys_or_clients(session: Session) -> bool:

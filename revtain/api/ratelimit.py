@@ -11,6 +11,7 @@ database for ``REDIS_RETRY_SECONDS`` before it asks Redis again.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -100,6 +101,12 @@ def _counter() -> _Counter:
     return counter
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(limits: str) -> list[RateLimitItem]:
+    """Parsed once per setting value, not on every request."""
+    return parse_many(limits)
+
+
 def per_key_limit(setting: str, noun: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The limit in config ``setting`` (e.g. "60 per minute"), per API key, with the documented 429
     body naming ``noun``. Apply under ``require_api_key``, so the limit counts per authenticated key."""
@@ -110,7 +117,7 @@ def per_key_limit(setting: str, noun: str) -> Callable[[Callable[..., Any]], Cal
         @wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
             key = rate_limit_key()
-            for item in parse_many(current_app.config[setting]):
+            for item in _parsed(current_app.config[setting]):
                 if not _counter().hit(item, scope, key):
                     return too_many(noun, item)
             return view(*args, **kwargs)

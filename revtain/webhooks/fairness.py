@@ -4,8 +4,9 @@ Each delivery holds a slot while it talks to the receiver: a member of a sorted 
 Redis, scored by when it started. Over ``WEBHOOK_MAX_IN_FLIGHT_PER_CLIENT`` slots, the delivery
 is not tried now: it is due again a little later, without counting a try, and its thread is free
 for other clients at once. The wait is about as long as the oldest slot has been held (a receiver
-answering in 200 ms: a fraction of a second; one hanging until the timeout: some seconds), so a
-hanging endpoint's backlog does not spin through the queues. A slot whose worker died expires
+answering in 200 ms: a fraction of a second; one hanging until the timeout: some seconds), times
+the turns the deliveries already waiting need, so a hanging endpoint's backlog does not spin
+through the queues. A slot whose worker died expires
 after the delivery timeout. With Redis unreachable there is no limit (deliveries go on).
 """
 
@@ -38,6 +39,21 @@ def _key(client_id: str) -> str:
     return f"revtain:webhook-in-flight:{client_id}"
 
 
+def _waiting(conn: redis.Redis, client_id: str, now: float, timeout: float) -> int:
+    """How many of the client's deliveries already wait for a slot (this one now among them), so
+    a backlog is spread over the turns it needs instead of every delivery coming back at once."""
+    key = f"revtain:webhook-waiting:{client_id}"
+    try:
+        with conn.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {uuid.uuid4().hex: now + timeout})
+            pipe.zcard(key)
+            pipe.expire(key, int(timeout) + 60)
+            return int(pipe.execute()[2]) - 1
+    except redis.RedisError:
+        return 0
+
+
 @contextlib.contextmanager
 def slot(client_id: str) -> Iterator[Slot]:
     limit = int(current_app.config["WEBHOOK_MAX_IN_FLIGHT_PER_CLIENT"] or 0)
@@ -64,7 +80,9 @@ def slot(client_id: str) -> Iterator[Slot]:
             yield Slot(True)
         else:
             held = started - oldest[0][1] if oldest else 0.0
-            wait = min(max(held, MIN_WAIT_SECONDS), timeout) * random.uniform(0.5, 1.5)
+            turn = min(max(held, MIN_WAIT_SECONDS), timeout)
+            turns = 1 + _waiting(conn, client_id, started, timeout) // limit
+            wait = turn * turns * random.uniform(0.5, 1.5)
             yield Slot(False, wait)
     finally:
         with contextlib.suppress(redis.RedisError):  # else it expires with the key
