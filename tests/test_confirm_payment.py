@@ -64,7 +64,7 @@ def test_the_customer_confirms_the_payment_and_the_recovery_succeeds(app, client
     wrong_html = wrong.get_data(as_text=True)
     assert wrong.status_code == 400 and "That code isn&#39;t right" in wrong_html
     assert re.search(r'id="code"[^>]*value="000000"', wrong_html)  # what was typed stays
-    assert recovery_row(app, tx).status == "blocked"
+    assert recovery_row(app, tx).status == "awaiting_card"
 
     done = client.post(confirm_path(link), data={
         "csrf": csrf_of(page), "step": "challenge", "code": TEST_CHALLENGE_CODE})
@@ -95,7 +95,7 @@ def test_cancelling_the_challenge_makes_no_payment(app, client, headers):
     assert "<h1>Confirma tu pago</h1>" in html and "49,00\u00a0€" in html
     r = client.post(confirm_path(link), data={"csrf": csrf_of(html), "step": "cancel"})
     assert r.status_code == 200 and "Has cancelado la confirmación" in r.get_data(as_text=True)
-    assert recovery_row(app, tx).status == "blocked"
+    assert recovery_row(app, tx).status == "awaiting_card"
     assert client.get(page_path(link)).status_code == 200  # the link still works
 
 

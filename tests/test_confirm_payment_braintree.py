@@ -109,4 +109,4 @@ def test_a_sale_braintree_refuses_settles_nothing(app, client, headers, braintre
     r = client.post(page_path(link), headers=HOST,
                     data={"csrf": csrf_of(html), "payment_method_nonce": AUTHENTICATED})
     assert r.status_code == 400 and "wasn&#39;t confirmed" in r.get_data(as_text=True)
-    assert recovery_row(app, tx).status == "blocked" and link_row(app, link).used_at is None
+    assert recovery_row(app, tx).status == "awaiting_card" and link_row(app, link).used_at is None

@@ -131,5 +131,5 @@ def test_a_payment_intent_that_is_not_this_recoverys_success_settles_nothing(
     stripe_http.reply(200, intent(tx, status="requires_confirmation"))  # the page again
     r = client.post(page_path(link), headers=HOST, data={"csrf": csrf_of(html), "payment_intent": posted})
     assert r.status_code == 400 and "wasn&#39;t confirmed" in r.get_data(as_text=True)
-    assert recovery_row(app, tx).status == "blocked"
+    assert recovery_row(app, tx).status == "awaiting_card"
     assert link_row(app, link).used_at is None  # the customer may try again

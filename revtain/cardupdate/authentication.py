@@ -18,7 +18,7 @@ from ..clock import now as clock_now
 from ..extensions import db
 from ..gateways.base import ChargeResult
 from ..models import CardUpdateLink, Client, Recovery
-from ..models.recovery import BLOCKED
+from ..models.recovery import AWAITING_CARD, BLOCKED
 from ..queues import enqueue_deliveries
 from ..recovery.cascade import Step, record
 from ..recovery.finish import succeed
@@ -30,8 +30,10 @@ STRATEGY = "customer_authentication"  # the attempt's strategy and the recovery.
 
 
 def needs_authentication(recovery: Recovery | None) -> bool:
-    """The recovery stopped because the customer has to authenticate the payment (3-D Secure)."""
-    return (recovery is not None and recovery.status == BLOCKED and recovery.recovered_at is None
+    """The recovery stopped because the customer has to authenticate the payment (3-D Secure): it
+    waits for the customer (``awaiting_card``; ``blocked`` for rows from before that state)."""
+    return (recovery is not None and recovery.status in (AWAITING_CARD, BLOCKED)
+            and recovery.recovered_at is None
             and recovery.last_decline_code == AUTHENTICATION_REQUIRED)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import String, literal, select, union_all
 
 from ..engine import bins
 from ..engine.card_networks import Network, network_for_bin
@@ -26,28 +26,35 @@ def limits() -> NetworkLimits:
 
 
 def card_history(client_id: str, token: str, now: datetime) -> tuple[PastAttempt, ...]:
-    rows = db.session.execute(
-        select(
-            Attempt.created_at, Attempt.outcome, Attempt.decline_code, Attempt.network_code,
-            Attempt.advice_code, Attempt.initiator, Attempt.never_reason,
-        ).where(
-            Attempt.client_id == client_id,
-            Attempt.payment_method_token == token,
-            Attempt.created_at >= now - timedelta(days=HISTORY_DAYS),
-        )
-    ).all()
-    reported = db.session.execute(
-        select(Recovery.created_at, Recovery.judgement).where(
-            Recovery.client_id == client_id,
-            Recovery.reported_token == token,
-            Recovery.created_at >= now - timedelta(days=HISTORY_DAYS),
-        )
-    ).all()
-    return tuple(reported_failure(at, judgement) for at, judgement in reported if judgement) + tuple(
-        PastAttempt(at=at, outcome=outcome, decline_code=code, network_code=network, advice_code=advice,
-                    initiator=initiator or "merchant", never_reason=never)
-        for at, outcome, code, network, advice, initiator, never in rows
+    """The card's attempts in the budgets' window, and the failures merchants reported on it (each
+    recovery's first judgement), in one statement."""
+    since = now - timedelta(days=HISTORY_DAYS)
+    reported = select(
+        Recovery.created_at, literal("reported").label("outcome"),
+        *(literal(None, type_=String).label(name) for name in _ATTEMPT_COLUMNS),
+        Recovery.judgement,
+    ).where(Recovery.client_id == client_id, Recovery.reported_token == token, Recovery.created_at >= since)
+    attempted = select(
+        Attempt.created_at, Attempt.outcome, *(getattr(Attempt, name) for name in _ATTEMPT_COLUMNS),
+        literal(None, type_=Recovery.judgement.type).label("judgement"),
+    ).where(
+        Attempt.client_id == client_id, Attempt.payment_method_token == token, Attempt.created_at >= since
     )
+    history: list[PastAttempt] = []
+    for at, outcome, code, network, advice, initiator, never, judgement in db.session.execute(
+        union_all(reported, attempted)
+    ):
+        if outcome == "reported":
+            if judgement:
+                history.append(reported_failure(at, judgement))
+            continue
+        history.append(PastAttempt(at=at, outcome=outcome, decline_code=code, network_code=network,
+                                   advice_code=advice, initiator=initiator or "merchant",
+                                   never_reason=never))
+    return tuple(history)
+
+
+_ATTEMPT_COLUMNS = ("decline_code", "network_code", "advice_code", "initiator", "never_reason")
 
 
 def reported_failure(at: datetime, judgement: dict) -> PastAttempt:

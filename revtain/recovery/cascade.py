@@ -195,6 +195,8 @@ def run(
 
 def tokens_needing_new_credentials(recovery: Recovery) -> set[str]:
     """The cards of this recovery whose answer asked for new credentials: never charged again."""
+    if recovery.attempt_count == 0:  # nothing recorded yet (a new recovery): no query
+        return set()
     return set(db.session.execute(
         select(Attempt.payment_method_token).where(
             Attempt.recovery_id == recovery.id, Attempt.action == "new_credentials"

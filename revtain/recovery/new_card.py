@@ -75,10 +75,12 @@ def _retry_with(client: Client, recovery: Recovery, new_token: str, now: datetim
     return settle(client, recovery, outcome, now, trigger=trigger, queue_errors=False)
 
 
-def customer_recoveries(recovery: Recovery, old_token: str) -> list[Recovery]:
-    """The customer's other open recoveries: on the same old card, with the same email, or of the
-    same billing-platform customer; queued or waiting for a new card."""
-    same_customer = [Recovery.payment_method_token == old_token]
+def customer_recoveries(recovery: Recovery, old_token: str | None) -> list[Recovery]:
+    """The customer's other open recoveries: on the same old card (``None``: not asked), with the
+    same email, or of the same billing-platform customer; queued or waiting for a new card."""
+    same_customer = []
+    if old_token is not None:
+        same_customer.append(Recovery.payment_method_token == old_token)
     if recovery.customer_email:
         same_customer.append(Recovery.customer_email == recovery.customer_email)
     if recovery.source and recovery.source_customer:
@@ -91,7 +93,7 @@ def customer_recoveries(recovery: Recovery, old_token: str) -> list[Recovery]:
             Recovery.status.in_(RECHARGED_STATES),
             or_(*same_customer),
         ).order_by(Recovery.created_at)
-    ).scalars())
+    ).scalars()) if same_customer else []
 
 
 def recharge_customer(client: Client, recovery: Recovery, old_token: str, new_token: str, now: datetime,
@@ -99,7 +101,8 @@ def recharge_customer(client: Client, recovery: Recovery, old_token: str, new_to
     """A new card for one recovery recharges every other open recovery of that customer, those
     waiting for a new card included. Returns the deliveries to enqueue after commit."""
     deliveries: list[str | None] = []
-    for other in customer_recoveries(recovery, old_token):
+    # The same card paying (a recovered execute) has nothing to recharge on that card: skip asking.
+    for other in customer_recoveries(recovery, old_token if old_token != new_token else None):
         if other.payment_method_token == new_token:
             continue  # already on this card: its own plan (or its wait for a new card) stands
         deliveries.append(take_new_card(client, other, new_token, now, trigger)[1])

@@ -132,6 +132,7 @@ def start(client: Client, data: ExecuteInput) -> Started:
         updated_at=now,
     )
     recovery.without_messages = True  # inserted here: no dunning message can exist for it yet
+    remember(recovery, decline, is_first=True)  # before the INSERT: no UPDATE after it
     db.session.add(recovery)
     try:
         db.session.flush()  # the unique index makes a concurrent duplicate fail here
@@ -142,7 +143,6 @@ def start(client: Client, data: ExecuteInput) -> Started:
             raise
         return Started("duplicate", existing)
 
-    remember(recovery, decline, is_first=True)
     if not _sandbox(client, data):
         db.session.commit()  # the row exists before any money moves (see next_attempt_at)
     deliveries: list[str | None] = []
