@@ -117,7 +117,7 @@ def test_emails_opens_and_the_card_change_are_on_the_timeline(app, smtp):
 
 def test_a_pending_email_is_upcoming_at_the_end(app, smtp):
     issued = setup_merchant(app, steps=((0, "new_card", "any"), (48, "new_card", "any")), quiet_hours=(0, 0))
-    recovery_id = execute(app, issued)
+    recovery_id = execute(app, issued, code="insufficient_funds")  # retried: a next retry is planned
     assert sweep_dunning(app) == 1
     with app.app_context():
         create_user(issued.client_id, "ops@acme.example", "finance", PASSWORD)
