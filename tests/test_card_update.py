@@ -124,7 +124,7 @@ def test_customer_updates_the_card_and_the_open_recovery_is_retried_at_once(
     assert "Visa •••• 1111" in html and "went through" in html and "$49.00" in html
 
     run_jobs(app)
-    updated, success = receiver.wait_for(2)
+    updated, success = receiver.wait_for_each("card.updated", "recovery.success")
     assert updated.json["event"] == "card.updated"
     assert updated.json["oldPaymentMethodToken"] == "pm_old_card"
     assert updated.json["newPaymentMethodToken"].startswith("tok_test_")

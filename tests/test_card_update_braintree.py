@@ -135,7 +135,7 @@ def test_the_nonce_is_vaulted_verified_and_made_default_then_the_recovery_is_cha
     assert sale.xml.findtext("payment_method_token") == NEW_TOKEN and sale.xml.findtext("amount") == "49.00"
 
     run_jobs(app)
-    updated, success = receiver.wait_for(2)
+    updated, success = receiver.wait_for_each("card.updated", "recovery.success")
     assert updated.json["event"] == "card.updated"
     assert updated.json["oldPaymentMethodToken"] == OLD_TOKEN
     assert updated.json["newPaymentMethodToken"] == f"{NEW_TOKEN}|{CUSTOMER}"

@@ -215,7 +215,7 @@ def test_stripe_billing_collects_the_card_with_the_connectors_keys_and_invoices_
         "platform:stripe-billing", "approved", f"{ss.NEW_PM}|{ss.CUSTOMER}")
 
     run_jobs(app)
-    updated, success = receiver.wait_for(2)
+    updated, success = receiver.wait_for_each("card.updated", "recovery.success")
     assert updated.json["event"] == "card.updated"
     assert updated.json["newPaymentMethodToken"] == f"{ss.NEW_PM}|{ss.CUSTOMER}"
     assert success.json["event"] == "recovery.success" and success.json["trigger"] == "card_updated"
@@ -361,7 +361,7 @@ def test_braintree_vaults_the_card_with_the_connectors_keys_moves_the_subscripti
     (attempt,) = attempts(app)
     assert (attempt.gateway, attempt.outcome) == ("platform:braintree", "approved")
     run_jobs(app)
-    updated, success = receiver.wait_for(2)
+    updated, success = receiver.wait_for_each("card.updated", "recovery.success")
     assert updated.json["newPaymentMethodToken"] == f"{bs.NEW_CARD}|{bs.CUSTOMER}"
     assert success.json["event"] == "recovery.success"
 

@@ -171,7 +171,7 @@ def test_a_confirmed_setup_intent_updates_the_card_and_retries_the_recovery_at_o
     assert charge.headers["Idempotency-Key"] == f"{queued['transactionId']}-1"
 
     run_jobs(app)
-    updated, success = receiver.wait_for(2)
+    updated, success = receiver.wait_for_each("card.updated", "recovery.success")
     assert updated.json["event"] == "card.updated"
     assert updated.json["oldPaymentMethodToken"] == OLD_TOKEN
     assert updated.json["newPaymentMethodToken"] == f"{NEW_PM}|{CUSTOMER}"

@@ -36,3 +36,14 @@ def network_for_bin(bin_prefix: str | None) -> Network:
     if _starts_in(digits, 3528, 3589):
         return "jcb"
     return "unknown"
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn check digit holds: a plausible card number (digits only)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+from ..engine.card_networks import luhn_ok
 from .base import ChargeRequest, ChargeResult
 
 TEST_CARDS = {
@@ -83,16 +84,6 @@ class TestCard:
     last4: str
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
 def card_digits(number: str) -> str:
     """The number as typed, without the spaces and dashes people put in it."""
     return "".join(ch for ch in number if not ch.isspace() and ch != "-")
@@ -102,7 +93,7 @@ def check_test_card(number: str, month: str, year: str, cvc: str, today: date) -
     """A documented test card, not expired, with a CVC of its brand's length; else ``CardRejected``.
     Only the brand, the BIN and the last four digits come out: nothing else of the card is kept."""
     digits = card_digits(number)
-    if not (digits.isascii() and digits.isdigit()) or not 12 <= len(digits) <= 19 or not _luhn_ok(digits):
+    if not (digits.isascii() and digits.isdigit()) or not 12 <= len(digits) <= 19 or not luhn_ok(digits):
         raise CardRejected("That card number doesn't look right. Please check it.", "number", "invalid")
     brand = TEST_CARDS.get(digits)
     if brand is None:

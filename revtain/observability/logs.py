@@ -18,6 +18,8 @@ from typing import Any
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars
 
+from ..engine.card_networks import luhn_ok
+
 _SECRET_KEY_NAMES = re.compile(
     r"secret|passw|api_?key|token|authori[sz]ation|cookie|card_?number|\bpan\b|cvc|cvv|private_key",
     re.IGNORECASE,
@@ -29,23 +31,13 @@ REDACTED = "[redacted]"
 _HANDLER_NAME = "revtain"
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
 def scrub(text: str) -> str:
     """``text`` with API keys, webhook secrets and anything shaped like a card number masked."""
     text = _KEYS.sub(REDACTED, text)
 
     def card(match: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", match.group())
-        return "[card]" if _luhn(digits) else match.group()
+        return "[card]" if luhn_ok(digits) else match.group()
 
     return _DIGIT_RUN.sub(card, text)
 

@@ -66,6 +66,17 @@ class Receiver:
         with self._lock:
             return [r for r in self.requests if name is None or r.json.get("event") == name]
 
+    def wait_for_each(self, *events: str, timeout: float = 15.0) -> tuple[Received, ...]:
+        """The first delivery of each named event, in the order named: deliveries to one endpoint
+        run concurrently, so the order they arrive in is not a promise (merchants key on eventId)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = {event: self.events(event) for event in events}
+            if all(found.values()):
+                return tuple(found[event][0] for event in events)
+            time.sleep(0.05)
+        raise AssertionError(f"expected {events}, got {[r.json.get('event') for r in self.events()]}")
+
     def wait_for(self, count: int, timeout: float = 15.0, event: str | None = None) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
