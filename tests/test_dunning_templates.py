@@ -146,7 +146,7 @@ def test_the_decline_reason_speaks_to_the_customer_not_the_merchant(code, words)
 @pytest.mark.parametrize(("language", "code", "words"), [
     ("fr", "expired_card", "La carte enregistrée a expiré."),
     ("de", "insufficient_funds", "nicht ausreichend gedeckt"),
-    ("es", "do_not_honor", "Su banco rechazó el pago."),
+    ("es", "do_not_honor", "Tu banco rechazó el pago."),
     ("fr", "some_code_nobody_knows", "Le paiement n'a pas abouti."),
     ("en", None, "The payment didn't go through."),
     ("pt", "expired_card", "The card on file has expired."),  # a language not written yet: English

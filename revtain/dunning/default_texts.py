@@ -103,33 +103,33 @@ TEMPLATE_TEXTS: dict[str, dict] = {
             "Zahlung bestätigen",
         ),
     },
-    "es": {
-        "note": "Este enlace es personal y solo funciona una vez. Si ya lo ha resuelto, puede ignorar "
+    "es": {  # tú, as on the Spanish card-update page and in the email layout
+        "note": "Este enlace es personal y solo funciona una vez. Si ya lo has resuelto, puedes ignorar "
                 "este correo.",
         "signoff": "Gracias,<br>El equipo de {{ merchant_name }}",
         "soft_decline": (
-            "No se ha podido completar su pago de {{ amount }} a {{ merchant_name }}",
-            "<p>Hemos intentado cobrar {{ amount_with_currency }} por su suscripción a "
+            "No se ha podido completar tu pago de {{ amount }} a {{ merchant_name }}",
+            "<p>Hemos intentado cobrar {{ amount_with_currency }} por tu suscripción a "
             "{{ merchant_name }}, pero no se ha podido completar el pago.</p>\n<p>Volveremos a "
-            "intentarlo automáticamente. Para que su suscripción continúe sin interrupciones, puede "
-            "revisar o actualizar su tarjeta ahora.</p>",
-            "Volveremos a intentarlo automáticamente. Puede revisar su tarjeta ahora.",
-            "Actualizar su tarjeta",
+            "intentarlo automáticamente. Para que tu suscripción continúe sin interrupciones, puedes "
+            "revisar o actualizar tu tarjeta ahora.</p>",
+            "Volveremos a intentarlo automáticamente. Puedes revisar tu tarjeta ahora.",
+            "Actualizar tu tarjeta",
         ),
         "new_card": (
-            "Acción necesaria: actualice su tarjeta para {{ merchant_name }}",
-            "<p>Su tarjeta fue rechazada cuando intentamos cobrar {{ amount_with_currency }} por su "
-            "suscripción a {{ merchant_name }}, y no se puede volver a cargar.</p>\n<p>Añada una nueva "
-            "tarjeta para mantener activa su suscripción. Solo le llevará un minuto.</p>",
-            "No se puede volver a cargar su tarjeta: añada una nueva en un minuto.",
+            "Acción necesaria: actualiza tu tarjeta para {{ merchant_name }}",
+            "<p>Tu tarjeta fue rechazada cuando intentamos cobrar {{ amount_with_currency }} por tu "
+            "suscripción a {{ merchant_name }}, y no se puede volver a cargar.</p>\n<p>Añade una nueva "
+            "tarjeta para mantener activa tu suscripción. Solo te llevará un minuto.</p>",
+            "No se puede volver a cargar tu tarjeta: añade una nueva en un minuto.",
             "Añadir una nueva tarjeta",
         ),
         "authentication": (
-            "Confirme su pago de {{ amount }} a {{ merchant_name }}",
-            "<p>Su banco ha solicitado una confirmación adicional antes de aprobar el pago de "
-            "{{ amount_with_currency }} de su suscripción a {{ merchant_name }}.</p>\n<p>Confirme los "
-            "datos de su tarjeta para que podamos completar el pago.</p>",
-            "Su banco necesita que confirme este pago.",
+            "Confirma tu pago de {{ amount }} a {{ merchant_name }}",
+            "<p>Tu banco ha solicitado una confirmación adicional antes de aprobar el pago de "
+            "{{ amount_with_currency }} de tu suscripción a {{ merchant_name }}.</p>\n<p>Confirma los "
+            "datos de tu tarjeta para que podamos completar el pago.</p>",
+            "Tu banco necesita que confirmes este pago.",
             "Confirmar el pago",
         ),
     },
@@ -173,12 +173,12 @@ REASONS_BY_CODE: dict[str, dict[str, str]] = {
                               "werden.",
     },
     "es": {
-        "insufficient_funds": "Su banco rechazó el pago porque la cuenta no tenía fondos suficientes "
+        "insufficient_funds": "Tu banco rechazó el pago porque la cuenta no tenía fondos suficientes "
                               "en ese momento.",
         "expired_card": "La tarjeta registrada ha caducado.",
         "incorrect_number": "El número de la tarjeta registrada ya no es válido.",
-        "invalid_expiry_date": "La fecha de caducidad registrada de su tarjeta no es válida.",
-        "incorrect_cvc": "Su banco no pudo verificar el código de seguridad de la tarjeta.",
+        "invalid_expiry_date": "La fecha de caducidad registrada de tu tarjeta no es válida.",
+        "incorrect_cvc": "Tu banco no pudo verificar el código de seguridad de la tarjeta.",
         "lost_card": "La tarjeta registrada se ha notificado como perdida o ha sido sustituida.",
         "stolen_card": "La tarjeta registrada se ha notificado como perdida o ha sido sustituida.",
         "card_not_supported": "La tarjeta registrada no se puede usar para este tipo de pago.",
@@ -219,11 +219,11 @@ REASONS_BY_CATEGORY: dict[str, dict[str, str]] = {
         "unknown": "Die Zahlung ist fehlgeschlagen.",
     },
     "es": {
-        "soft": "Su banco rechazó el pago. Suele ser algo temporal, pero con otra tarjeta evitará "
+        "soft": "Tu banco rechazó el pago. Suele ser algo temporal, pero con otra tarjeta evitarás "
                 "nuevas interrupciones.",
-        "hard": "Su banco rechazó el pago y no se puede volver a cargar la tarjeta registrada.",
-        "auth_required": "Su banco necesita que confirme este pago antes de aprobarlo.",
-        "fraud": "Su banco rechazó el pago. Póngase en contacto con su banco o utilice otra tarjeta.",
+        "hard": "Tu banco rechazó el pago y no se puede volver a cargar la tarjeta registrada.",
+        "auth_required": "Tu banco necesita que confirmes este pago antes de aprobarlo.",
+        "fraud": "Tu banco rechazó el pago. Ponte en contacto con tu banco o usa otra tarjeta.",
         "technical": "No se ha podido completar el pago por un problema temporal de la red de pago.",
         "unknown": "No se ha podido completar el pago.",
     },
