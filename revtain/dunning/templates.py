@@ -32,7 +32,7 @@ VARIABLES = {
     "amount_with_currency": 'the amount and its currency code ("$49.00 USD")',
     "merchant_name": "your brand name",
     "card_update_link": "the customer's single-use link to update their card",
-    "decline_reason": "why the payment failed, in plain words for the customer",
+    "decline_reason": "why the payment failed, in plain words in the customer's language",
     "brand_logo_url": "your logo's address (Settings), or empty",
     "brand_color": 'your brand colour ("#4f46e5")',
     "brand_text_color": "white or near-black, whichever reads on your brand colour",
