@@ -189,8 +189,8 @@ def customer_reason(decline_code: str | None, locale: str = "en") -> str:
     """Why the payment failed, said to the customer in their language (never the merchant's
     advice; ``default_texts`` has the words)."""
     decline = classify(decline_code)
-    by_code = REASONS_BY_CODE.get(locale, CUSTOMER_REASONS_BY_CODE)
-    by_category = REASONS_BY_CATEGORY.get(locale, CUSTOMER_REASONS)
+    language = supported_language(locale)
+    by_code, by_category = REASONS_BY_CODE[language], REASONS_BY_CATEGORY[language]
     return by_code.get(decline.code or "") or by_category.get(decline.category, by_category["unknown"])
 
 
@@ -245,8 +245,6 @@ DEFAULTS_BY_LANGUAGE: dict[str, dict[str, dict[str, str]]] = {
     language: {key: _default(key, language) for key in _NAMES} for language in TEMPLATE_TEXTS
 }
 DEFAULT_TEMPLATES: dict[str, dict[str, str]] = DEFAULTS_BY_LANGUAGE["en"]
-CUSTOMER_REASONS_BY_CODE = REASONS_BY_CODE["en"]
-CUSTOMER_REASONS = REASONS_BY_CATEGORY["en"]
 
 
 def localized(subject: str, html: str, text: str, locale: str) -> tuple[str, str, str]:
@@ -255,6 +253,6 @@ def localized(subject: str, html: str, text: str, locale: str) -> tuple[str, str
     or changed exactly as written."""
     for key, spec in DEFAULT_TEMPLATES.items():
         if (subject, html, text) == (spec["subject"], spec["html"], spec["text"]):
-            own = DEFAULTS_BY_LANGUAGE.get(locale, DEFAULT_TEMPLATES)[key]
+            own = DEFAULTS_BY_LANGUAGE[supported_language(locale)][key]
             return own["subject"], own["html"], own["text"]
     return subject, html, text
