@@ -255,3 +255,63 @@ def test_a_french_customer_gets_the_email_in_french_over_smtp(app, inbox):
     assert '<html lang="fr">' in html
     assert words(amount) in words(html_module.unescape(html)) and words(amount) in words(plain)
     assert "Ne plus recevoir les rappels de paiement" in html
+
+
+# The words of an unedited default follow the customer's language; what a merchant wrote does not.
+@pytest.mark.parametrize(("locale", "language", "subject", "said"), [
+    ("fr-FR", "fr", "Action requise : mettez à jour votre carte pour Acme Cloud",
+     ["Votre carte a été refusée lorsque nous avons tenté de prélever", "Ajouter une nouvelle carte",
+      "L'équipe Acme Cloud"]),
+    ("de-AT", "de", "Aktion erforderlich: Bitte aktualisieren Sie Ihre Karte für Acme Cloud",
+     ["Ihre Karte wurde abgelehnt, als wir versucht haben,", "Neue Karte hinzufügen",
+      "Ihr Team von Acme Cloud"]),
+    ("es", "es", "Acción necesaria: actualiza tu tarjeta para Acme Cloud",
+     ["Tu tarjeta fue rechazada cuando intentamos cobrar", "Añadir una nueva tarjeta",
+      "El equipo de Acme Cloud"]),
+    ("en-GB", "en", "Action needed: update your card for Acme Cloud",
+     ["Your card was declined when we tried to charge", "Add a new card", "The Acme Cloud team"]),
+    ("pt-BR", "en", "Action needed: update your card for Acme Cloud",  # not written yet: English
+     ["Your card was declined when we tried to charge", "Add a new card", "The Acme Cloud team"]),
+])
+def test_a_default_email_is_sent_in_the_customers_language(app, inbox, locale, language, subject, said):
+    issued = setup_merchant(app)
+    execute(app, issued, amount=4900, currency="EUR", locale=locale)
+    assert sweep_dunning(app) == 1
+    (mail,) = inbox.received
+    plain, html = parts(mail)
+    assert mail["Subject"] == subject
+    amount = words(money_with_code(4900, "EUR", language))  # formatting.py's rule for money
+    for text in (words(html_module.unescape(html)), words(plain)):
+        assert amount in text
+        for phrase in said:
+            assert phrase in text
+    assert f'<html lang="{language}">' in html
+    if language != "en":
+        assert "Your card was declined" not in plain and "Add a new card" not in plain
+
+
+def test_a_template_the_merchant_wrote_is_sent_as_written_to_a_french_customer(app, inbox):
+    from revtain.dunning import sequences
+    from revtain.dunning.templates import DEFAULT_TEMPLATES
+
+    issued = setup_merchant(app, publish=False)
+    with app.app_context():
+        client = db.session.get(Client, issued.client_id)
+        spec = DEFAULT_TEMPLATES["new_card"]  # the editor's starting point, lightly edited
+        template = sequences.create_template(
+            client, "Ours", spec["subject"] + " today",
+            spec["html"].replace("It only takes a minute.", "Reason: {{ decline_reason }}"), "")
+        sequence = sequences.create_sequence(client, "Ours", [sequences.StepSpec(template.id, 0)],
+                                             hold_while_retrying=False, quiet_hours=(21, 8))
+        sequences.publish(sequence)
+    execute(app, issued, amount=4900, currency="EUR", locale="fr")
+    assert sweep_dunning(app) == 1
+    (mail,) = inbox.received
+    plain, html = parts(mail)
+    assert "<html lang=\"fr\">" in html
+    assert mail["Subject"] == "Action needed: update your card for Acme Cloud today"
+    assert "Your card was declined when we tried to charge" in plain and "Add a new card" in plain
+    assert "Votre carte a été refusée" not in plain
+    # what the merchant wrote stays; the variables still speak the customer's language
+    assert words(money_with_code(4900, "EUR", "fr")) in words(plain)
+    assert "Reason: La carte enregistrée a expiré." in plain

@@ -73,9 +73,11 @@ def setup_merchant(app, *, steps=((0, "new_card", "any"),), publish=True, timezo
 
 
 def execute(app, issued, code="expired_card", token="pm_old_card", email_to="jo@example.com",
-            amount=4900, currency="USD") -> str:
+            amount=4900, currency="USD", locale=None) -> str:
     body = {"paymentMethodToken": token, "amount": amount, "currency": currency,
             "originalDeclineCode": code, "idempotencyKey": f"inv_{token}_{code}"}
+    if locale:
+        body["customerLocale"] = locale
     if email_to:
         body["customerEmail"] = email_to
     r = app.test_client().post("/api/recovery/execute", json=body, headers={"X-API-KEY": issued.api_key})

@@ -182,3 +182,16 @@ def test_without_a_twilio_account_the_text_fails_with_the_reason(app, inbox, twi
     sweep_dunning(app)
     sms = next(m for m in messages(app, recovery_id) if m.channel == "sms")
     assert sms.status == "failed" and "no Twilio account" in sms.error
+
+
+def test_an_sms_step_on_a_default_template_speaks_the_customers_language(app, inbox, twilio_http):
+    issued = sms_merchant(app)
+    r = execute_raw(app, issued, {"customerPhone": PHONE, "customerLocale": "de-DE"})
+    assert r.status_code == 202, r.get_json()
+    twilio_http.created(1)
+    assert sweep_dunning(app) == 2
+    (sms,) = twilio_http.requests
+    assert sms.form["Body"].startswith(
+        "Aktion erforderlich: Bitte aktualisieren Sie Ihre Karte für Acme Cloud http://revtain.test/")
+    (mail,) = inbox.received
+    assert mail["Subject"] == "Aktion erforderlich: Bitte aktualisieren Sie Ihre Karte für Acme Cloud"

@@ -141,3 +141,46 @@ def test_the_decline_reason_speaks_to_the_customer_not_the_merchant(code, words)
     reason = customer_reason(code)
     assert words in reason
     assert "customer" not in reason.lower() and "retry" not in reason.lower()
+
+
+@pytest.mark.parametrize(("language", "code", "words"), [
+    ("fr", "expired_card", "La carte enregistrée a expiré."),
+    ("de", "insufficient_funds", "nicht ausreichend gedeckt"),
+    ("es", "do_not_honor", "Tu banco rechazó el pago."),
+    ("fr", "some_code_nobody_knows", "Le paiement n'a pas abouti."),
+    ("en", None, "The payment didn't go through."),
+    ("pt", "expired_card", "The card on file has expired."),  # a language not written yet: English
+])
+def test_the_decline_reason_is_in_the_customers_language(language, code, words):
+    assert words in customer_reason(code, language)
+    assert words in render("{{ decline_reason }}", "<p>x</p>", "", {
+        **sample_variables(), "decline_reason": customer_reason(code, language)}).subject
+
+
+def test_every_language_has_every_default_and_reason_with_the_same_variables():
+    import re
+
+    from revtain.dunning.default_texts import REASONS_BY_CATEGORY, REASONS_BY_CODE
+    from revtain.dunning.templates import DEFAULTS_BY_LANGUAGE, localized
+    from revtain.formatting import SUPPORTED_LOCALES
+
+    def uses(source: str) -> set[str]:
+        return set(re.findall(r"{{\s*(\w+)", source))
+
+    assert set(DEFAULTS_BY_LANGUAGE) == set(SUPPORTED_LOCALES)
+    for language in SUPPORTED_LOCALES:
+        assert REASONS_BY_CODE[language].keys() == REASONS_BY_CODE["en"].keys()
+        assert REASONS_BY_CATEGORY[language].keys() == REASONS_BY_CATEGORY["en"].keys()
+        for key, english in DEFAULT_TEMPLATES.items():
+            own = DEFAULTS_BY_LANGUAGE[language][key]
+            assert own["name"] == english["name"]  # what merchants see stays English
+            for part in ("subject", "html"):
+                assert uses(own[part]) == uses(english[part]), (language, key, part)
+            assert localized(english["subject"], english["html"], "", language) == (
+                own["subject"], own["html"], "")
+            preview(own["subject"], own["html"], own["text"])  # renders, within the sandbox
+            if language != "en":
+                assert own["subject"] != english["subject"] and own["html"] != english["html"]
+    # anything but an unedited default is left as written
+    edited = DEFAULT_TEMPLATES["soft_decline"]["html"] + " "
+    assert localized("Hi", edited, "", "fr") == ("Hi", edited, "")

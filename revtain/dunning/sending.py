@@ -3,9 +3,9 @@
 The job claims the row (a compare-and-set on ``send_at``), so a job run twice sends one email.
 It then checks that the message should still go (the recovery is not recovered or blocked, no card
 was updated, the client still duns by email, the sequence is still the published one), holds it
-while a retry is pending or during quiet hours, renders the pinned template version with a fresh
-card-update link, and hands it to the mailer. The link's token is in the email only: it is never
-logged nor stored.
+while a retry is pending or during quiet hours, renders the pinned template version (a default
+sent unedited in the customer's language) with a fresh card-update link, and hands it to the
+mailer. The link's token is in the email only: it is never logged nor stored.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .scheduling import (
     dunning_by_email,
     send_time,
 )
-from .templates import TemplateError, render, sender_name, variables_for
+from .templates import TemplateError, customer_locale, localized, render, sender_name, variables_for
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,8 @@ def send_message(message_id: str) -> str:
     unsubscribe_url = dunning_links.unsubscribe_url(client, message.to_address)
     pixel = dunning_links.open_pixel_url(client, message.id) if client.email_open_tracking else ""
     try:
-        rendered = render(version.subject, version.html, version.text, variables_for(
+        rendered = render(*localized(version.subject, version.html, version.text, customer_locale(recovery)),
+                          variables_for(
             client, recovery, dunning_links.click_url(client, message.id, token), unsubscribe_url, pixel))
     except TemplateError as exc:
         _finish(message_id, status=FAILED, send_at=None, error=str(exc)[:500])

@@ -14,7 +14,7 @@ from ..cardupdate import links
 from ..clock import now as clock_now
 from ..models import Client, Recovery
 from ..models.dunning import FAILED, SENT, Message
-from .templates import TemplateError, render_sms, variables_for
+from .templates import TemplateError, customer_locale, localized, render_sms, variables_for
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ def send_dunning_sms(message: Message, client: Client, recovery: Recovery, versi
         return "failed"
     link, token = links.generate(client, recovery.payment_method_token)  # commits the link
     try:
-        body = render_sms(version.subject, variables_for(client, recovery, links.link_url(client, token), ""))
+        subject = localized(version.subject, version.html, version.text, customer_locale(recovery))[0]
+        body = render_sms(subject, variables_for(client, recovery, links.link_url(client, token), ""))
     except TemplateError as exc:
         _finish(message.id, status=FAILED, send_at=None, error=str(exc)[:500])
         return "failed"

@@ -18,6 +18,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from ..engine.declines import classify
 from ..formatting import money, money_with_code, supported_language
+from .default_texts import REASONS_BY_CATEGORY, REASONS_BY_CODE, TEMPLATE_TEXTS
 from .layout import brand_color, inline_css, layout_text, text_color_on, text_from_html
 from .sandbox import Renderer, RenderLimit
 
@@ -31,7 +32,7 @@ VARIABLES = {
     "amount_with_currency": 'the amount and its currency code ("$49.00 USD")',
     "merchant_name": "your brand name",
     "card_update_link": "the customer's single-use link to update their card",
-    "decline_reason": "why the payment failed, in plain words for the customer",
+    "decline_reason": "why the payment failed, in plain words in the customer's language",
     "brand_logo_url": "your logo's address (Settings), or empty",
     "brand_color": 'your brand colour ("#4f46e5")',
     "brand_text_color": "white or near-black, whichever reads on your brand colour",
@@ -155,7 +156,7 @@ def variables(
         "currency": currency.upper(),
         "amount_with_currency": money_with_code(amount, currency, locale),
         "card_update_link": card_update_link,
-        "decline_reason": customer_reason(decline_code),
+        "decline_reason": customer_reason(decline_code, locale),
         "unsubscribe_url": unsubscribe_url,
         "open_pixel_url": open_pixel_url,
         "lang": locale,
@@ -184,36 +185,13 @@ def customer_locale(recovery) -> str:
     return supported_language(getattr(recovery, "customer_locale", None))
 
 
-# The catalogue's plain English is written for merchants ("Retry near payday"); an email to the
-# customer says what happened to *their* payment and what helps, by the decline's code or category.
-CUSTOMER_REASONS_BY_CODE = {
-    "insufficient_funds": "Your bank declined the payment because the account didn't have enough "
-                          "funds at the time.",
-    "expired_card": "The card on file has expired.",
-    "incorrect_number": "The card number on file isn't valid any more.",
-    "invalid_expiry_date": "The expiry date on file for your card isn't valid.",
-    "incorrect_cvc": "Your bank couldn't verify the card's security code.",
-    "lost_card": "The card on file has been reported lost or replaced.",
-    "stolen_card": "The card on file has been reported lost or replaced.",
-    "card_not_supported": "The card on file can't be used for this kind of payment.",
-}
-CUSTOMER_REASONS = {
-    "soft": "Your bank declined the payment. This is often temporary, but a different card avoids "
-            "further interruptions.",
-    "hard": "Your bank declined the payment and the card on file can't be charged again.",
-    "auth_required": "Your bank needs you to confirm this payment before it is approved.",
-    "fraud": "Your bank declined the payment. Please contact your bank, or use a different card.",
-    "technical": "The payment couldn't be completed because of a temporary problem with the "
-                 "payment network.",
-    "unknown": "The payment didn't go through.",
-}
-
-
-def customer_reason(decline_code: str | None) -> str:
-    """Why the payment failed, said to the customer (never the merchant's advice)."""
+def customer_reason(decline_code: str | None, locale: str = "en") -> str:
+    """Why the payment failed, said to the customer in their language (never the merchant's
+    advice; ``default_texts`` has the words)."""
     decline = classify(decline_code)
-    return (CUSTOMER_REASONS_BY_CODE.get(decline.code or "")
-            or CUSTOMER_REASONS.get(decline.category, CUSTOMER_REASONS["unknown"]))
+    language = supported_language(locale)
+    by_code, by_category = REASONS_BY_CODE[language], REASONS_BY_CATEGORY[language]
+    return by_code.get(decline.code or "") or by_category.get(decline.category, by_category["unknown"])
 
 
 def sample_variables(client=None) -> dict[str, Any]:
@@ -235,50 +213,46 @@ def preview(subject: str, html: str, text: str, client=None) -> Rendered:
 
 
 # The defaults every client starts from (copy one to edit it): they extend the branded layout and
-# leave the text part empty, so it is generated from the HTML.
+# leave the text part empty, so it is generated from the HTML. Merchants see and copy the English;
+# a customer is sent the words of their language (``localized``).
 _HTML = """{% extends "layout.html" %}
 {% block preheader %}{preheader}{% endblock %}
 {% block content %}
 {body}
 <p><a class="button" href="{{ card_update_link }}">{button}</a></p>
-<p class="note">This link is personal and works once. If you have already sorted this out, please
-ignore this email.</p>
-<p>Thank you,<br>The {{ merchant_name }} team</p>
+<p class="note">{note}</p>
+<p>{signoff}</p>
 {% endblock %}
 """
-
-
-def _default(name: str, subject: str, body_html: str, preheader: str, button: str) -> dict[str, str]:
-    html = _HTML.replace("{body}", body_html).replace("{button}", button).replace("{preheader}", preheader)
-    return {"name": name, "subject": subject, "html": html, "text": ""}
-
-
-DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
-    "soft_decline": _default(
-        "Payment failed: we'll try again",
-        "Your {{ merchant_name }} payment of {{ amount }} didn't go through",
-        "<p>We tried to charge {{ amount_with_currency }} for your {{ merchant_name }} subscription, "
-        "but the payment didn't go through.</p>\n<p>We'll try again automatically. To make sure your "
-        "subscription continues without interruption, you can check or update your card now.</p>",
-        "We'll try again automatically. You can check your card now.",
-        "Update your card",
-    ),
-    "new_card": _default(
-        "Payment failed: needs a new card",
-        "Action needed: update your card for {{ merchant_name }}",
-        "<p>Your card was declined when we tried to charge {{ amount_with_currency }} for your "
-        "{{ merchant_name }} subscription, and it can't be charged again.</p>\n<p>Please add a new card "
-        "to keep your subscription active. It only takes a minute.</p>",
-        "Your card can't be charged again: add a new one in a minute.",
-        "Add a new card",
-    ),
-    "authentication": _default(
-        "Payment failed: needs authentication",
-        "Please confirm your {{ merchant_name }} payment of {{ amount }}",
-        "<p>Your bank asked for extra confirmation before it approves the {{ amount_with_currency }} "
-        "payment for your {{ merchant_name }} subscription.</p>\n<p>Please confirm your card details "
-        "so we can complete the payment.</p>",
-        "Your bank needs you to confirm this payment.",
-        "Confirm your payment",
-    ),
+_NAMES = {
+    "soft_decline": "Payment failed: we'll try again",
+    "new_card": "Payment failed: needs a new card",
+    "authentication": "Payment failed: needs authentication",
 }
+
+
+def _default(key: str, language: str) -> dict[str, str]:
+    words = TEMPLATE_TEXTS[language]
+    subject, body, preheader, button = words[key]
+    html = _HTML
+    for slot, value in (("{body}", body), ("{button}", button), ("{preheader}", preheader),
+                        ("{note}", words["note"]), ("{signoff}", words["signoff"])):
+        html = html.replace(slot, value)
+    return {"name": _NAMES[key], "subject": subject, "html": html, "text": ""}
+
+
+DEFAULTS_BY_LANGUAGE: dict[str, dict[str, dict[str, str]]] = {
+    language: {key: _default(key, language) for key in _NAMES} for language in TEMPLATE_TEXTS
+}
+DEFAULT_TEMPLATES: dict[str, dict[str, str]] = DEFAULTS_BY_LANGUAGE["en"]
+
+
+def localized(subject: str, html: str, text: str, locale: str) -> tuple[str, str, str]:
+    """A step's template as the customer reads it: a default template sent unedited (its subject,
+    HTML and text exactly the English default's) in ``locale``'s words; anything a merchant wrote
+    or changed exactly as written."""
+    for key, spec in DEFAULT_TEMPLATES.items():
+        if (subject, html, text) == (spec["subject"], spec["html"], spec["text"]):
+            own = DEFAULTS_BY_LANGUAGE[supported_language(locale)][key]
+            return own["subject"], own["html"], own["text"]
+    return subject, html, text
