@@ -253,6 +253,18 @@ def _default(name: str, subject: str, body_html: str, preheader: str, button: st
     return {"name": name, "subject": subject, "html": html, "text": ""}
 
 
+# Pre-dunning (dunning/expiry.py): sent once, a few days before the card on file expires. It also
+# knows ``card_expiry`` ("03/2027").
+EXPIRY_REMINDER_TEMPLATE: dict[str, str] = _default(
+    "Card expiring soon",
+    "Your card for {{ merchant_name }} expires soon",
+    "<p>Your card on file expires soon: the card you use for your {{ merchant_name }} subscription "
+    "expires at the end of {{ card_expiry }}.</p>\n<p>Please update it now so your subscription "
+    "continues without interruption. It only takes a minute.</p>",
+    "Your card on file expires soon: update it in a minute.",
+    "Update your card",
+)
+
 DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
     "soft_decline": _default(
         "Payment failed: we'll try again",
