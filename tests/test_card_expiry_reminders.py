@@ -7,10 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from revtain.cardupdate import links
 from revtain.clock import now as clock_now
 from revtain.dunning.optout import unsubscribe
 from revtain.extensions import db
-from revtain.models import CardExpiryReminder, Recovery
+from revtain.models import CardExpiryReminder, Client, Recovery
 from tests.support.jobs import sweep
 from tests.support.smtp import smtp_server
 from tests.test_dunning_sending import START, advance, parts, setup_merchant
@@ -134,3 +135,22 @@ def test_a_bad_card_expiry_is_a_400_naming_the_field(app, fields, field, problem
     body = r.get_json()
     assert body["error"] == "Validation failed." and field in body["fields"]
     assert problem in body["fields"][field] and body["message"].startswith(field)
+
+
+def test_no_reminder_once_the_recovery_succeeded_with_a_newer_card(app, inbox):
+    issued = setup_merchant(app, publish=False)
+    recovery_id = execute_with_card(app, issued, originalDeclineCode="expired_card")
+    with app.app_context():
+        _link, token = links.generate(db.session.get(Client, issued.client_id), "pm_on_file")
+    web = app.test_client()
+    page = web.get(f"/api/recovery/update-card/{token}")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.get_data(as_text=True)).group(1)
+    done = web.post(f"/api/recovery/update-card/{token}", data={
+        "csrf": csrf, "number": "4111 1111 1111 1111", "expiry": "12/30", "cvc": "123"})
+    assert done.status_code == 200
+    with app.app_context():
+        recovery = db.session.get(Recovery, recovery_id)
+        assert recovery.status == "succeeded" and recovery.payment_method_token != "pm_on_file"
+    advance(app, days=10)
+    sweep(app)
+    assert inbox.received == [] and reminders(app) == []

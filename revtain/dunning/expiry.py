@@ -6,7 +6,8 @@ whose month ends within ``CARD_EXPIRY_REMINDER_DAYS`` and records ONE ``CardExpi
 per client, token and expiry (a unique constraint: two ticks or two schedulers never make two),
 then enqueues its job. ``send_reminder`` claims the row (pending -> sending) and sends the email
 with a fresh card-update link, through the dunning mailer and the branded layout. No reminder to a
-customer without an email or who unsubscribed, nor for a card already replaced by a newer one.
+customer without an email or who unsubscribed, nor for a card already replaced by a newer one
+(on its recovery, or through any card-update link for that card).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from ..clock import now as clock_now
 from ..extensions import db
 from ..models import CardExpiryReminder, CardUpdateLink, Client, Recovery
 from ..models.dunning import FAILED, PENDING, SENT
-from ..models.recovery import SUCCEEDED
 from ..queues import DUNNING, SEND_CARD_EXPIRY_REMINDER, enqueue_many
 from . import links as dunning_links
 from . import mailer
@@ -74,9 +74,9 @@ def _candidates(now: datetime, days: int, limit: int) -> list[Recovery]:
         .where(
             or_(*(and_(Recovery.card_exp_year == y, Recovery.card_exp_month == m) for y, m in months)),
             Recovery.customer_email.is_not(None),
-            # Succeeded with a newer card than the one the merchant told us the expiry of.
-            ~and_(Recovery.status == SUCCEEDED, Recovery.reported_token.is_not(None),
-                  Recovery.payment_method_token != Recovery.reported_token),
+            # The expiry is the reported card's: once a newer card took its place on the recovery
+            # (a card update, whether the recovery then succeeded or not), nothing to remind.
+            Recovery.payment_method_token == Recovery.reported_token,
             ~_card_replaced(Recovery.client_id, Recovery.payment_method_token),
             ~reminded,
         )
