@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 SENDING = "sending"
 CARD_REPLACED = "card_replaced"
+# Reminders are due by the day: a scheduler looks for them once a minute, not every tick (the
+# search reads a month's cards, reminded or not).
+SWEEP_EVERY = timedelta(seconds=60)
+_SWEPT_AT = "revtain.card_expiry_swept_at"
 
 
 def expiry_end(year: int, month: int) -> datetime:
@@ -92,6 +96,10 @@ def queue_due(now: datetime) -> int:
     days = current_app.config["CARD_EXPIRY_REMINDER_DAYS"]
     if days <= 0:
         return 0
+    swept_at = current_app.extensions.get(_SWEPT_AT)
+    if swept_at is not None and abs(now - swept_at) < SWEEP_EVERY:
+        return 0
+    current_app.extensions[_SWEPT_AT] = now
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
     seen: set[tuple[str, str, int, int]] = set()
     for recovery in _candidates(now, days, batch):
