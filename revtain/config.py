@@ -148,6 +148,9 @@ DEFAULTS: dict[str, Any] = {
     # Logs: "json" (one object a line) or "console" (readable); None: json in production only.
     "LOG_FORMAT": None,
     "LOG_LEVEL": "INFO",
+    # Days before the end of a card's expiry month the customer is reminded to update it (once per
+    # card and expiry, revtain/dunning/expiry.py); 0 turns the reminders off.
+    "CARD_EXPIRY_REMINDER_DAYS": 14,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .alerts.sending import send_notification
 from .connectors.processing import process_event
+from .dunning.expiry import send_reminder
 from .dunning.sending import send_message
 from .recovery.retry import run_scheduled_attempt
 from .webhooks.delivery import deliver
@@ -27,3 +28,7 @@ def process_connector_event(event_id: str) -> str:
 
 def send_alert(notification_id: str) -> str:
     return send_notification(notification_id)
+
+
+def send_card_expiry_reminder(reminder_id: str) -> str:
+    return send_reminder(reminder_id)

@@ -28,6 +28,7 @@ RUN_RECOVERY_RETRY = "revtain.jobs.run_recovery_retry"
 SEND_DUNNING_MESSAGE = "revtain.jobs.send_dunning_message"
 PROCESS_CONNECTOR_EVENT = "revtain.jobs.process_connector_event"
 SEND_ALERT = "revtain.jobs.send_alert"
+SEND_CARD_EXPIRY_REMINDER = "revtain.jobs.send_card_expiry_reminder"
 
 
 def queue(name: str) -> Queue:
@@ -36,7 +37,8 @@ def queue(name: str) -> Queue:
 
 # One job id per row, so the scheduler can tell whether a row's job is still waiting in its queue.
 _JOB_KIND = {DELIVER_WEBHOOK: "delivery", RUN_RECOVERY_RETRY: "recovery", SEND_DUNNING_MESSAGE: "message",
-             PROCESS_CONNECTOR_EVENT: "connector-event", SEND_ALERT: "alert"}
+             PROCESS_CONNECTOR_EVENT: "connector-event", SEND_ALERT: "alert",
+             SEND_CARD_EXPIRY_REMINDER: "card-expiry-reminder"}
 
 
 def job_id(func: str, row_id: str) -> str:

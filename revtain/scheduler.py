@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, select, update
 
 from .clock import now as clock_now
+from .dunning.expiry import queue_due as queue_due_expiry_reminders
 from .extensions import db
 from .models import AlertNotification, ConnectorEvent, Message, Recovery, WebhookDelivery
 from .models.alert import PENDING as ALERT_PENDING
@@ -94,7 +95,8 @@ def tick() -> dict[str, int]:
     heartbeat.beat()  # /readyz: the scheduler is ticking
     now = clock_now()
     batch = current_app.config["SCHEDULER_BATCH_SIZE"]
-    counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0, "alerts": 0}
+    counts = {"recoveries": 0, "deliveries": 0, "messages": 0, "connector_events": 0, "alerts": 0,
+              "card_expiry_reminders": queue_due_expiry_reminders(now)}
     sweeps = {
         "recoveries": (Recovery, Recovery.next_attempt_at, Recovery.status.in_(SCHEDULED_STATES),
                        enqueue_recovery_retries),

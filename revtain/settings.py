@@ -193,6 +193,9 @@ class Settings(BaseSettings):
         '"CRITICAL" (any case).')
     WORKER_THREADS: Annotated[int, Field(ge=1)]
     WEBHOOK_MAX_IN_FLIGHT_PER_CLIENT: Annotated[int, Field(ge=0)]
+    CARD_EXPIRY_REMINDER_DAYS: Annotated[int, Field(ge=0, le=366)] = Field(
+        description="Days before a card on file expires (end of its expiry month) the customer is "
+        "reminded to update it, once per card and expiry; 0 turns the reminders off.")
 
 
 def env_name(key: str) -> str:

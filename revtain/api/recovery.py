@@ -131,6 +131,8 @@ def execute():
             network_decline_code=body.networkDeclineCode,
             merchant_advice_code=body.merchantAdviceCode,
             card_network=body.cardNetwork,
+            card_exp_month=body.cardExpMonth,
+            card_exp_year=body.cardExpYear,
         ),
     )
     status, payload = _execute_response(started)

@@ -228,6 +228,27 @@ class ExecuteRequest(_Request):
         "holidays decide the customer's paydays. Default: the card's issuing country."
     ))] = None
 
+    # Our additions (issue 15): the card on file's expiry, for a reminder before it expires.
+    cardExpMonth: Annotated[int | None, Field(strict=True, ge=1, le=12, description=(
+        "Our addition. The card's expiry month (1-12); with cardExpYear, the customer is reminded "
+        "to update the card a few days before it expires (CARD_EXPIRY_REMINDER_DAYS)."
+    ))] = None
+    cardExpYear: Annotated[int | None, Field(
+        strict=True, ge=2000, le=2100, validate_default=True, description=(
+        "Our addition. The card's expiry year, 4 digits; sent together with cardExpMonth."
+    ))] = None
+
+    @field_validator("cardExpYear")
+    @classmethod
+    def _card_expiry_pair(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if "cardExpMonth" not in info.data:  # cardExpMonth itself was refused
+            return value
+        if info.data["cardExpMonth"] is not None and value is None:
+            raise ValueError("is required with cardExpMonth")
+        if info.data["cardExpMonth"] is None and value is not None:
+            raise ValueError("needs cardExpMonth too")
+        return value
+
     @field_validator("customerTimezone")
     @classmethod
     def _iana_zone(cls, value: str | None) -> str | None:

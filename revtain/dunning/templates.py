@@ -231,14 +231,30 @@ _NAMES = {
 }
 
 
-def _default(key: str, language: str) -> dict[str, str]:
-    words = TEMPLATE_TEXTS[language]
-    subject, body, preheader, button = words[key]
+def _compose(name: str, words: dict, subject: str, body: str, preheader: str, button: str) -> dict[str, str]:
     html = _HTML
     for slot, value in (("{body}", body), ("{button}", button), ("{preheader}", preheader),
                         ("{note}", words["note"]), ("{signoff}", words["signoff"])):
         html = html.replace(slot, value)
-    return {"name": _NAMES[key], "subject": subject, "html": html, "text": ""}
+    return {"name": name, "subject": subject, "html": html, "text": ""}
+
+
+def _default(key: str, language: str) -> dict[str, str]:
+    words = TEMPLATE_TEXTS[language]
+    return _compose(_NAMES[key], words, *words[key])
+
+
+# Pre-dunning (dunning/expiry.py): sent once, a few days before the card on file expires. It also
+# knows ``card_expiry`` ("03/2027").
+EXPIRY_REMINDER_TEMPLATE: dict[str, str] = _compose(
+    "Card expiring soon", TEMPLATE_TEXTS["en"],
+    "Your card for {{ merchant_name }} expires soon",
+    "<p>Your card on file expires soon: the card you use for your {{ merchant_name }} subscription "
+    "expires at the end of {{ card_expiry }}.</p>\n<p>Please update it now so your subscription "
+    "continues without interruption. It only takes a minute.</p>",
+    "Your card on file expires soon: update it in a minute.",
+    "Update your card",
+)
 
 
 DEFAULTS_BY_LANGUAGE: dict[str, dict[str, dict[str, str]]] = {

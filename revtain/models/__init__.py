@@ -6,7 +6,15 @@ from .cardupdate import CardUpdateLink
 from .client import ApiKey, Client
 from .connector import ConnectorAccount, ConnectorEvent
 from .devinbox import DevInboxMessage
-from .dunning import DunningSequence, DunningStep, Message, MessageTemplate, TemplateVersion, Unsubscribe
+from .dunning import (
+    CardExpiryReminder,
+    DunningSequence,
+    DunningStep,
+    Message,
+    MessageTemplate,
+    TemplateVersion,
+    Unsubscribe,
+)
 from .pre_retry import PreRetryCheck
 from .prediction import Prediction
 from .proof_mode import ProofAssignment
@@ -23,6 +31,7 @@ __all__ = [
     "AlertSettings",
     "ApiKey",
     "Attempt",
+    "CardExpiryReminder",
     "CardToken",
     "CardUpdateLink",
     "Client",

@@ -180,3 +180,26 @@ class Unsubscribe(db.Model):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
     email: Mapped[str] = mapped_column(String(320))  # lower-cased
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CardExpiryReminder(db.Model):
+    """The one reminder sent for a card on file (token and expiry) before it expires: the unique
+    row makes the reminder idempotent across scheduler ticks and concurrent schedulers."""
+
+    __tablename__ = "card_expiry_reminders"
+    __table_args__ = (
+        UniqueConstraint("client_id", "payment_method_token", "exp_year", "exp_month",
+                         name="uq_card_expiry_reminders_card"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    recovery_id: Mapped[str] = mapped_column(ForeignKey("recoveries.id"), index=True)
+    payment_method_token: Mapped[str] = mapped_column(String(512))
+    exp_year: Mapped[int] = mapped_column(Integer)
+    exp_month: Mapped[int] = mapped_column(Integer)
+    to_address: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)  # pending | sending | sent | failed
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

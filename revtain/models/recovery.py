@@ -45,6 +45,10 @@ class Recovery(db.Model):
         Index("ix_recoveries_client_email_lower", "client_id", text("lower(customer_email)")),
         Index("ix_recoveries_source", "client_id", "source", "source_customer"),
         Index("ix_recoveries_reported_card", "client_id", "reported_token", "created_at"),
+        # The card-expiry reminder sweep (dunning/expiry.py) looks cards up by expiry month.
+        Index("ix_recoveries_card_exp", "card_exp_year", "card_exp_month",
+              sqlite_where=text("card_exp_year IS NOT NULL"),
+              postgresql_where=text("card_exp_year IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
@@ -56,6 +60,9 @@ class Recovery(db.Model):
     original_decline_code: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(320))
     customer_phone: Mapped[str | None] = mapped_column(String(16))  # E.164, for SMS dunning
+    # The card on file's expiry, when the merchant sends it: a reminder goes before it expires.
+    card_exp_month: Mapped[int | None] = mapped_column(Integer)
+    card_exp_year: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(String(200))  # what the payment is for
     customer_locale: Mapped[str | None] = mapped_column(String(35))  # e.g. fr-CA, as sent
     card_origin: Mapped[str | None] = mapped_column(String(2))

@@ -68,6 +68,9 @@ class ExecuteInput:
     network_decline_code: str | None = None
     merchant_advice_code: str | None = None
     card_network: str | None = None
+    # The card's expiry (our addition), for the reminder before it expires (dunning/expiry.py).
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ def start(client: Client, data: ExecuteInput) -> Started:
         description=data.description,
         customer_locale=data.customer_locale,
         customer_phone=data.customer_phone,
+        card_exp_month=data.card_exp_month,
+        card_exp_year=data.card_exp_year,
         # Where the customer's card is from: as told, else the issuing country of its BIN.
         card_origin=data.card_origin or issuing_country(bin_prefix),
         bin_prefix=bin_prefix,
