@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": ("revtain.cli_processes", "worker_command", "Run an RQ worker for Revtain's jobs."),
     "scheduler": ("revtain.cli_processes", "scheduler_command",
                   "Enqueue due retries, webhook tries and emails."),
-    "db": ("flask_migrate.cli", "db", "Database migrations: revtain db upgrade."),
+    "db": ("revtain.cli_db", "db_group", "Database migrations: revtain db upgrade."),
 }
 
 

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from .alerts import settings as alert_settings
-from .alerts.raising import test_alert
-from .clock import iso
-from .clock import now as clock_now
-from .extensions import db
-from .models import Alert, Client
+if TYPE_CHECKING:  # the models and the alert settings load only when a command runs
+    from .alerts.settings import Settings
+    from .models import Client
 
 CHANNELS_HELP = "WEBHOOK, EMAIL and/or SMS, comma separated (NONE: no alerts)."
 
@@ -60,7 +58,7 @@ def alert_options(fn):
 
 
 def settings_from_options(
-    current: alert_settings.Settings,
+    current: Settings,
     channels,
     emails,
     phones,
@@ -68,8 +66,10 @@ def settings_from_options(
     twilio_account_sid,
     twilio_auth_token,
     twilio_from,
-) -> alert_settings.Settings:
+) -> Settings:
     """The options given, on top of ``current`` (what is not given stays as it is)."""
+    from .alerts import settings as alert_settings
+
     try:
         return alert_settings.Settings(
             channels=alert_settings.parse_channels(channels) if channels is not None else current.channels,
@@ -84,7 +84,9 @@ def settings_from_options(
         raise click.ClickException(str(exc)) from None
 
 
-def describe(settings: alert_settings.Settings) -> list[str]:
+def describe(settings: Settings) -> list[str]:
+    from .alerts import settings as alert_settings
+
     thresholds = ", ".join(
         alert_settings.format_threshold(c, m) for c, m in sorted(settings.thresholds.items())
     )
@@ -103,7 +105,7 @@ def describe(settings: alert_settings.Settings) -> list[str]:
 
 
 def _client(client_id: str) -> Client:
-    from .cli import _client_or_fail  # here: cli imports this module for its onboard options
+    from .cli import _client_or_fail
 
     return _client_or_fail(client_id)
 
@@ -117,6 +119,8 @@ def alerts_group() -> None:
 @click.argument("client_id")
 def alerts_show(client_id: str) -> None:
     """The client's alert settings (the Twilio auth token is never shown)."""
+    from .alerts import settings as alert_settings
+
     _client(client_id)
     for line in describe(alert_settings.load(client_id)):
         click.echo(line)
@@ -127,6 +131,8 @@ def alerts_show(client_id: str) -> None:
 @alert_options
 def alerts_set(client_id: str, **options) -> None:
     """Change the client's alert settings; options not given stay as they are."""
+    from .alerts import settings as alert_settings
+
     client = _client(client_id)
     settings = settings_from_options(alert_settings.load(client_id), **options)
     try:
@@ -143,6 +149,12 @@ def alerts_set(client_id: str, **options) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def alerts_list(client_id: str, limit: int) -> None:
     """The client's latest alerts, and how each email and text message went."""
+    from sqlalchemy import select
+
+    from .clock import iso
+    from .extensions import db
+    from .models import Alert
+
     _client(client_id)
     alerts = db.session.execute(
         select(Alert)
@@ -161,6 +173,10 @@ def alerts_list(client_id: str, limit: int) -> None:
 @click.argument("client_id")
 def alerts_test(client_id: str) -> None:
     """Send a test alert over every chosen channel (the worker sends it)."""
+    from .alerts import settings as alert_settings
+    from .alerts.raising import test_alert
+    from .clock import now as clock_now
+
     client = _client(client_id)
     alert = test_alert(client, clock_now())
     if alert is None:

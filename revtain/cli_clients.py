@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
 
-from .alerts.settings import AlertSettingsError, Settings, validated
-from .alerts.settings import load as alert_settings_load
-from .alerts.settings import save as save_alert_settings
+from .choices import GATEWAYS, PLATFORMS
 from .cli_alerts import alert_options, settings_from_options
 from .cli_alerts import describe as describe_alerts
 from .cli_connectors import connector_credentials, platform_module, print_connector
-from .extensions import db
-from .models import Client, Recovery
-from .onboarding import CONNECTOR_PLATFORMS, IssuedCredentials, OnboardingError, onboard, rotate_keys
+
+if TYPE_CHECKING:  # the models and onboarding load only when a command runs
+    from .alerts.settings import Settings
+    from .onboarding import IssuedCredentials
 
 
 def print_credentials(issued: IssuedCredentials, heading: str) -> None:
@@ -37,7 +36,7 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--name", required=True, help="The merchant's business name.")
 @click.option("--webhook-url", help="HTTPS URL that receives Revtain's signed webhooks.")
 @click.option("--gateway", default="test", show_default=True,
-              type=click.Choice(["test", "stripe", "braintree"]), help="Primary gateway.")
+              type=click.Choice(GATEWAYS), help="Primary gateway.")
 @click.option("--stripe-secret-key", envvar="REVTAIN_ONBOARD_STRIPE_SECRET_KEY",
               help="Stripe secret or restricted key (or set REVTAIN_ONBOARD_STRIPE_SECRET_KEY).")
 @click.option("--stripe-publishable-key",
@@ -49,7 +48,7 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--braintree-environment", type=click.Choice(["sandbox", "production"]),
               default="sandbox", show_default=True)
 @click.option("--backup-gateway", "backup_gateways", multiple=True,
-              type=click.Choice(["stripe", "braintree"]),
+              type=click.Choice([g for g in GATEWAYS if g != "test"]),
               help="Up to two backup gateways, each with the credentials options of its kind.")
 @click.option("--billing-cycle-day", type=click.IntRange(1, 31))
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
@@ -58,7 +57,7 @@ def print_credentials(issued: IssuedCredentials, heading: str) -> None:
 @click.option("--brand-name")
 @click.option("--brand-logo-url")
 @click.option("--brand-primary-color", help="Hex colour, e.g. #4f46e5.")
-@click.option("--connector", type=click.Choice(CONNECTOR_PLATFORMS),
+@click.option("--connector", type=click.Choice(PLATFORMS),
               help="Set up a billing-platform connector too (see revtain connectors set).")
 @click.option("--connector-set", "connector_pairs", multiple=True, metavar="NAME=VALUE",
               help="A credential of that connector (repeat); or REVTAIN_CONNECTOR_<NAME>, or the prompts.")
@@ -81,7 +80,12 @@ def onboard_command(
     connector_hand_off, proof_mode_share, pre_retry_check_url, as_json, **alert_opts,
 ) -> None:
     """Create a client and print its credentials, once."""
+    from .alerts.settings import load as alert_settings_load
+    from .alerts.settings import save as save_alert_settings
     from .connectors.accounts import ConnectorSetupError, set_up, validated
+    from .extensions import db
+    from .models import Client
+    from .onboarding import OnboardingError, onboard
 
     alerts = onboarding_alerts(webhook_url, alert_opts)  # checked before the client exists
 
@@ -151,6 +155,8 @@ def onboard_command(
 
 def onboarding_alerts(webhook_url: str | None, options: dict) -> Settings | None:
     """The alert settings of ``revtain onboard``'s options, checked; None when none was given."""
+    from .alerts.settings import AlertSettingsError, Settings, validated
+
     if not any(options.values()):
         return None
     settings = settings_from_options(Settings(), **options)
@@ -164,6 +170,11 @@ def onboarding_alerts(webhook_url: str | None, options: dict) -> Settings | None
 @with_appcontext
 def clients_command() -> None:
     """List clients."""
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .models import Client, Recovery
+
     rows = db.session.execute(
         select(Client, func.count(Recovery.id))
         .outerjoin(Recovery, Recovery.client_id == Client.id)
@@ -187,6 +198,8 @@ def clients_command() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def rotate_keys_command(client_id: str, as_json: bool) -> None:
     """Issue a new API key and webhook secret; the old key stops working at once."""
+    from .onboarding import OnboardingError, rotate_keys
+
     try:
         issued = rotate_keys(client_id)
     except OnboardingError as exc:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from flask.cli import AppGroup
 
+from .choices import PRE_RETRY_MAX_TIMEOUT as MAX_TIMEOUT
+from .choices import PRE_RETRY_MIN_TIMEOUT as MIN_TIMEOUT
 from .cli import _client_or_fail
-from .extensions import db
-from .models import Client
-from .recovery.pre_retry import MAX_TIMEOUT, MIN_TIMEOUT, PreRetryCheckError, configure, timeout_of
+
+if TYPE_CHECKING:  # the models and the recovery code load only when a command runs
+    from .models import Client
 
 
 @click.group("pre-retry-check", cls=AppGroup)
@@ -17,6 +21,8 @@ def pre_retry_group() -> None:
 
 
 def _state(client: Client) -> str:
+    from .recovery.pre_retry import timeout_of
+
     if not client.pre_retry_check_url:
         return "off (scheduled retries go ahead without asking)"
     return f"{client.pre_retry_check_url} (answer within {timeout_of(client):g} s, else the retry goes ahead)"
@@ -41,6 +47,9 @@ def pre_retry_show(client_id: str) -> None:
 )
 def pre_retry_set(client_id: str, url: str, timeout: float | None) -> None:
     """Ask URL (https) before each scheduled retry; signed like the webhooks."""
+    from .extensions import db
+    from .recovery.pre_retry import PreRetryCheckError, configure
+
     client = _client_or_fail(client_id)
     try:
         configure(client, url=url, timeout=timeout)
@@ -54,6 +63,9 @@ def pre_retry_set(client_id: str, url: str, timeout: float | None) -> None:
 @click.argument("client_id")
 def pre_retry_off(client_id: str) -> None:
     """Stop asking: scheduled retries go ahead."""
+    from .extensions import db
+    from .recovery.pre_retry import configure
+
     client = _client_or_fail(client_id)
     configure(client, url=None)
     db.session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import AppGroup
@@ -11,10 +12,10 @@ from flask.cli import AppGroup
 from .cli import _client_or_fail
 from .clock import iso
 from .clock import now as clock_now
-from .extensions import db
-from .models import Client
-from .recovery.proof_mode import ProofModeError, configure
-from .recovery.proof_report import ProofOfLift, proof_of_lift
+
+if TYPE_CHECKING:  # the models and the recovery code load only when a command runs
+    from .models import Client
+    from .recovery.proof_report import ProofOfLift
 
 
 @click.group("proof-mode", cls=AppGroup)
@@ -47,6 +48,9 @@ def proof_mode_show(client_id: str) -> None:
 def proof_mode_on(client_id: str, share: int | None) -> None:
     """Turn Proof Mode on. Only with the merchant's written agreement: its control customers get no
     retries and no dunning."""
+    from .extensions import db
+    from .recovery.proof_mode import ProofModeError, configure
+
     client = _client_or_fail(client_id)
     try:
         configure(client, enabled=True, share=share)
@@ -61,6 +65,9 @@ def proof_mode_on(client_id: str, share: int | None) -> None:
 def proof_mode_off(client_id: str) -> None:
     """Turn Proof Mode off: every failed payment is worked on again. Held-out payments stay held out
     and keep counting in the report."""
+    from .extensions import db
+    from .recovery.proof_mode import configure
+
     client = _client_or_fail(client_id)
     configure(client, enabled=False)
     db.session.commit()
@@ -111,6 +118,8 @@ def _rate(rate: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def proof_mode_report(client_id: str, as_of: datetime | None, as_json: bool) -> None:
     """The Proof of Lift: treatment against control, the uplift, its 95 % interval and the verdict."""
+    from .recovery.proof_report import proof_of_lift
+
     client = _client_or_fail(client_id)
     at = as_of.replace(tzinfo=UTC) if as_of else clock_now()
     proof = proof_of_lift(client, at)

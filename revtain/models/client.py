@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..choices import GATEWAYS as GATEWAYS
 from ..extensions import db
 from .base import UTCDateTime, new_uuid
 
 TEST_GATEWAY = "test"
-GATEWAYS = ("test", "stripe", "braintree")
 
 
 class Client(db.Model):

@@ -26,6 +26,7 @@ from typing import Any
 
 from flask import current_app
 
+from ..choices import PRE_RETRY_MAX_TIMEOUT, PRE_RETRY_MIN_TIMEOUT
 from ..clock import iso
 from ..clock import now as clock_now
 from ..crypto import decrypt
@@ -43,7 +44,7 @@ EVENT = "recovery.pre_retry_check"
 TRIGGER = "pre_retry_check"
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"
 MERCHANT_SKIPPED = "merchant_skipped"  # a skip whose reason is missing or unusable
-MIN_TIMEOUT, MAX_TIMEOUT = 0.5, 10.0
+MIN_TIMEOUT, MAX_TIMEOUT = PRE_RETRY_MIN_TIMEOUT, PRE_RETRY_MAX_TIMEOUT
 _REASON = re.compile(r"^[a-z0-9_]{1,64}$")
 
 

@@ -9,6 +9,7 @@ a webhook lacks; ``recovery/`` charges through them.
 
 from __future__ import annotations
 
+from ...choices import PLATFORMS as PLATFORMS
 from .base import (
     CardUpdated,
     Fact,
@@ -19,7 +20,6 @@ from .base import (
     PlatformUnavailable,
 )
 
-PLATFORMS = ("chargebee", "recurly", "stripe-billing", "braintree", "zuora", "shopify-recharge")
 # Whose decline catalogue each platform's codes are read with (``engine.declines``).
 DECLINE_GATEWAYS = {"stripe-billing": "stripe", "braintree": "braintree", "chargebee": "chargebee",
                     "recurly": "recurly", "zuora": "zuora", "shopify-recharge": "recharge"}
