@@ -154,3 +154,25 @@ def test_no_reminder_once_the_recovery_succeeded_with_a_newer_card(app, inbox):
     advance(app, days=10)
     sweep(app)
     assert inbox.received == [] and reminders(app) == []
+
+
+def test_a_reminder_whose_worker_died_mid_send_is_sent_again_once_its_lease_ends(app, inbox):
+    issued = setup_merchant(app, publish=False)
+    execute_with_card(app, issued)
+    advance(app, hours=12)  # 14 days before the card expires
+    assert sweep(app)["card_expiry_reminders"] == 1
+    (first,) = inbox.received
+    # As if the job had claimed the row and its worker was killed before the email went out.
+    with app.app_context():
+        row = db.session.execute(select(CardExpiryReminder)).scalar_one()
+        row.status, row.sent_at, row.claimed_at = "sending", None, clock_now()
+        db.session.commit()
+    inbox.clear()
+    advance(app, seconds=app.config["CLAIM_LEASE_SECONDS"] - 1)
+    sweep(app)
+    assert inbox.received == []  # still within its lease: maybe still sending
+    advance(app, seconds=62)
+    sweep(app)
+    (again,) = inbox.received
+    assert again["Message-ID"] == first["Message-ID"]  # the same reminder, recognisably
+    assert [r.status for r in reminders(app)] == ["sent"]

@@ -120,6 +120,14 @@ def queue_due(now: datetime) -> int:
                     status=PENDING, created_at=now))
         except IntegrityError:  # another scheduler recorded it first
             continue
+    # A job that died mid-send (its lease ran out) is sent again, with the same Message-ID: a
+    # reminder is never lost, and a mail system that saw the first copy can tell it is the same.
+    stale = now - timedelta(seconds=current_app.config["CLAIM_LEASE_SECONDS"])
+    db.session.execute(
+        update(CardExpiryReminder)
+        .where(CardExpiryReminder.status == SENDING, CardExpiryReminder.claimed_at < stale)
+        .values(status=PENDING)
+    )
     db.session.commit()
     pending = db.session.execute(
         select(CardExpiryReminder.id).where(CardExpiryReminder.status == PENDING).limit(batch)
@@ -135,11 +143,11 @@ def _finish(reminder_id: str, **values) -> None:
 
 def send_reminder(reminder_id: str) -> str:
     """Returns "sent", "skipped" (claimed by another run), "cancelled" or "failed". A run that dies
-    mid-send leaves the row "sending": a reminder is never sent twice, at worst not at all."""
+    mid-send leaves the row "sending" until its lease runs out; then the scheduler queues it again."""
     claimed = db.session.execute(
         update(CardExpiryReminder)
         .where(CardExpiryReminder.id == reminder_id, CardExpiryReminder.status == PENDING)
-        .values(status=SENDING)
+        .values(status=SENDING, claimed_at=clock_now())
     ).rowcount
     db.session.commit()
     if claimed != 1:

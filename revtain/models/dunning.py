@@ -202,4 +202,6 @@ class CardExpiryReminder(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=PENDING)  # pending | sending | sent | failed
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When a job took it: a "sending" row whose lease has run out (its worker died) is sent again.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -32,6 +32,7 @@ def upgrade():
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('error', sa.String(length=500), nullable=True),
         sa.Column('created_at', revtain.models.base.UTCDateTime(), nullable=False),
+        sa.Column('claimed_at', revtain.models.base.UTCDateTime(), nullable=True),
         sa.Column('sent_at', revtain.models.base.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(['client_id'], ['clients.id']),
         sa.ForeignKeyConstraint(['recovery_id'], ['recoveries.id']),
