@@ -84,6 +84,10 @@ def base_config(instance_dir, database_url, redis_url) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # Exploring another hour is random per recovery id: off, so planned times are exact.
         "RETRY_EXPLORATION_SHARE": 0.0,
+        # In-process workers run one job at a time: a stubbed SDK answers from a queue in order, so
+        # two jobs calling it at once would take each other's replies. Threaded workers are tested
+        # as real processes (tests/test_e2e_processes.py, tests/test_stalled_jobs.py on PostgreSQL).
+        "WORKER_THREADS": 1,
     }
 
 
