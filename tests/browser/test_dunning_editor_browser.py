@@ -191,7 +191,7 @@ def test_marketing_edits_previews_and_publishes_then_the_next_email_uses_it(live
         sign_in(page, stack, MARKETING)
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Dunning").click()
         with page.expect_navigation():
-            page.get_by_role("button", name="Copy Payment failed: needs a new card to edit").click()
+            page.get_by_role("button", name="Copy to edit: Payment failed: needs a new card").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(COPY)
         template_url = preview_save_and_screenshot(page, live, screenshot_dir)
         build_and_publish_sequence(page, NAME)
@@ -250,7 +250,7 @@ def test_the_editor_previews_side_by_side_live_at_desktop_and_phone_widths(live,
         sign_in(page, live.stack, MARKETING)
         page.goto(f"{live.stack.base_url}/dashboard/dunning")
         with page.expect_navigation():
-            page.get_by_role("button", name="Copy Payment failed: we'll try again to edit").click()
+            page.get_by_role("button", name="Copy to edit: Payment failed: we'll try again").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(SOFT_COPY)
         form = page.locator("#template-form")
         preview = page.locator("section.preview")
