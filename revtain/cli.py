@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "onboard": ("revtain.cli_clients", "onboard_command", "Create a client and print its credentials, once."),
     "clients": ("revtain.cli_clients", "clients_command", "List clients."),
     "rotate-keys": ("revtain.cli_clients", "rotate_keys_command",
-                    "New API key and webhook secret; the old key stops at once."),
+                    "New API key and webhook secret; the old key stops within API_KEY_CACHE_SECONDS (5 s)."),
     "users": ("revtain.cli_users", "users_group", "Dashboard users: add, list, remove, reset-password."),
     "webhooks": ("revtain.cli_webhooks", "webhooks_group", "Outgoing webhook events and their deliveries."),
     "domains": ("revtain.cli_webhooks", "domains_group", "Card-update domains (a CNAME to this deployment)."),
