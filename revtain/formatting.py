@@ -10,10 +10,11 @@ from __future__ import annotations
 from copy import copy
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_compact_currency, format_currency
+from babel.numbers import NumberPattern, format_compact_currency, format_currency
 
 from .currencies import exponent
 
@@ -32,12 +33,19 @@ def money(minor_units: int | None, currency: str | None, locale: str = DEFAULT_L
     if minor_units is None or not currency:
         return "-"
     code = currency.upper()
-    where = Locale.parse(known_locale(locale))
-    # The locale's own pattern ("¤#,##0.00", "#,##0.00 ¤"...) with exactly our ISO 4217 digits.
-    pattern = copy(where.currency_formats["standard"])
-    digits = exponent(code)
+    where = _locale(locale)
+    return _pattern(str(where), exponent(code)).apply(
+        major_units(minor_units, code), where, currency=code, currency_digits=False
+    )
+
+
+@lru_cache(maxsize=256)
+def _pattern(locale: str, digits: int) -> NumberPattern:
+    """The locale's own currency pattern ("¤#,##0.00", "#,##0.00 ¤"...) with exactly ``digits``
+    decimals (the currency's ISO 4217 exponent, not CLDR's)."""
+    pattern = copy(Locale.parse(locale).currency_formats["standard"])
     pattern.frac_prec = (digits, digits)
-    return pattern.apply(major_units(minor_units, code), where, currency=code, currency_digits=False)
+    return pattern
 
 
 def money_with_code(minor_units: int, currency: str, locale: str = DEFAULT_LOCALE) -> str:
@@ -74,12 +82,18 @@ def moment(
 
 def known_locale(tag: str | None) -> str:
     """The Babel locale for a tag such as ``fr-CA`` or ``de_DE``, or the default when unknown."""
-    if not tag:
-        return DEFAULT_LOCALE
-    try:
-        return str(Locale.parse(tag.replace("-", "_")))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return DEFAULT_LOCALE
+    return str(_locale(tag))
+
+
+@lru_cache(maxsize=256)
+def _locale(tag: str | None) -> Locale:
+    """Parsed once per tag: every amount and date on a page asks again."""
+    if tag:
+        try:
+            return Locale.parse(tag.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            pass
+    return Locale.parse(DEFAULT_LOCALE)
 
 
 def supported_language(*preferences: str | None) -> str:
