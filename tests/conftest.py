@@ -23,6 +23,7 @@ from revtain import clock, create_app
 from revtain.extensions import db
 from revtain.onboarding import onboard
 from tests.support.receiver import Receiver
+from tests.support.twilio import twilio_http  # noqa: F401  (a fixture for every test: Twilio with only HTTP stubbed)
 
 ENCRYPTION_KEY = base64.b64encode(b"k" * 32).decode()
 

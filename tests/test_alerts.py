@@ -59,22 +59,6 @@ def server(app) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def twilio_http(monkeypatch) -> Iterator[tw.TwilioSession]:
-    """Every ``TwilioHttpClient`` the library builds talks to this session instead of the network."""
-    from twilio.http import http_client
-
-    session = tw.TwilioSession()
-    real = http_client.TwilioHttpClient
-
-    def build(*args, **kwargs):
-        client = real(*args, **kwargs)
-        client.session = session
-        return client
-
-    monkeypatch.setattr(http_client, "TwilioHttpClient", build)
-    yield session
-    session.assert_done()
 
 
 def configure(app, client_id: str, **given) -> None:

@@ -5,7 +5,6 @@ E.164, a 400 naming the field otherwise), retried while Twilio is busy, failed w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -42,22 +41,6 @@ def app(make_app, inbox):
                     MAIL_SMTP_TLS="none", MAIL_FROM="Revtain <dunning@revtain.test>")
 
 
-@pytest.fixture
-def twilio_http(monkeypatch) -> Iterator[tw.TwilioSession]:
-    """Every ``TwilioHttpClient`` the library builds talks to this session instead of the network."""
-    from twilio.http import http_client
-
-    session = tw.TwilioSession()
-    real = http_client.TwilioHttpClient
-
-    def build(*args, **kwargs):
-        client = real(*args, **kwargs)
-        client.session = session
-        return client
-
-    monkeypatch.setattr(http_client, "TwilioHttpClient", build)
-    yield session
-    session.assert_done()
 
 
 def sms_merchant(app, *, opted_in=True, twilio=True):

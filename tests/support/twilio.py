@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
@@ -150,3 +152,21 @@ class TwilioSession(requests.Session):
         left = self.answers + [a for answers in self.by_number.values() for a in answers]
         assert not left, f"answers never asked for: {left}"
         assert not self.unexpected, self.unexpected
+
+
+@pytest.fixture
+def twilio_http(monkeypatch) -> Iterator[TwilioSession]:
+    """Every ``TwilioHttpClient`` the library builds talks to this session instead of the network."""
+    from twilio.http import http_client
+
+    session = TwilioSession()
+    real = http_client.TwilioHttpClient
+
+    def build(*args, **kwargs):
+        client = real(*args, **kwargs)
+        client.session = session
+        return client
+
+    monkeypatch.setattr(http_client, "TwilioHttpClient", build)
+    yield session
+    session.assert_done()
